@@ -1,0 +1,228 @@
+"""Composition root: `create_app(settings)` builds the WSGI app; `python bot.py --help` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import bottle
+
+import dialogs
+from handlers.events import robot as default_robot
+from handlers.pipeline import Pipeline
+from handlers.webhook import MAX_BODY, Response, WechatEndpoint
+from ops.logs import new_request_id, request_id, setup_logging
+from ops.metrics import Metrics
+from settings import Settings, SettingsError, generate_aes_key, load_settings
+from store.db import bind, open_database
+from store.migrations import migrate
+from store.state import Degrading, Keys, open_state_store
+from web.health import health
+
+log = logging.getLogger("bot")
+
+STATE_PREFIX = "kb"
+
+
+@dataclass
+class Services:
+    """What one app instance holds; tests reach in through `app.services`."""
+
+    settings: Settings
+    database: Any
+    state: Degrading
+    metrics: Metrics
+    pipeline: Pipeline
+    endpoint: WechatEndpoint
+
+
+def build_services(settings: Settings, robot: Any = None) -> Services:
+    settings.check()
+    database = bind(open_database(settings.store.database_url))
+    migrate(database)
+    keys = Keys(STATE_PREFIX, settings.wechat.appid)
+    state = Degrading(open_state_store(settings.store.redis_url, keys))
+    metrics = Metrics()
+    pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
+                        state=state, database=database, settings=settings, metrics=metrics)
+    endpoint = WechatEndpoint(settings, pipeline, metrics)
+    return Services(settings, database, state, metrics, pipeline, endpoint)
+
+
+def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
+    services = build_services(settings, robot)
+    app = bottle.Bottle()
+    app.services = services
+    app.install(_request_scope(services))
+
+    @app.get("/wechat")
+    def wechat_check():
+        return _send(services.endpoint.verify_get(bottle.request.query))
+
+    @app.post("/wechat")
+    def wechat_message():
+        started = time.monotonic()
+        body = _read_capped(bottle.request)
+        return _send(services.endpoint.receive(bottle.request.query, body, started))
+
+    @app.get("/healthz")
+    def healthz():
+        status, body = health(services.state)
+        return _send(Response(status, body, "application/json"))
+
+    @app.get("/metrics")
+    def metrics():
+        return _send(Response(200, services.metrics.render().decode(), services.metrics.content_type))
+
+    return app
+
+
+def _request_scope(services: Services) -> Callable:
+    """Bottle plugin: a request id for the logs and a database connection for the request's length."""
+
+    def plugin(callback: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            rid = bottle.request.get_header("X-Request-Id") or new_request_id()
+            request_id.set(rid[:64])
+            bottle.response.set_header("X-Request-Id", request_id.get())
+            with services.database.connection_context():
+                return callback(*args, **kwargs)
+
+        return wrapper
+
+    return plugin
+
+
+def _read_capped(request: bottle.BaseRequest) -> bytes:
+    """At most MAX_BODY + 1 bytes: enough to know the body is too large without reading it all."""
+    stream = request.environ["wsgi.input"]
+    length = request.content_length
+    if length > MAX_BODY:
+        return b"\0" * (MAX_BODY + 1)
+    return stream.read(length) if length >= 0 else stream.read(MAX_BODY + 1)
+
+
+def _send(response: Response) -> str:
+    bottle.response.status = response.status
+    bottle.response.content_type = response.content_type
+    return response.body
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _http_server(app: bottle.Bottle, host: str, port: int):
+    """A threaded WSGI server for development and the demo; production runs gunicorn (see Procfile)."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *a: Any) -> None:
+            pass
+
+    return make_server(host, port, app, server_class=Server, handler_class=Quiet)
+
+
+def serve(args: argparse.Namespace) -> None:
+    httpd = _http_server(create_app(_settings(args)), args.host, args.port)
+    print(f"webhook: http://{args.host}:{httpd.server_port}/wechat", flush=True)
+    httpd.serve_forever()
+
+
+def demo(args: argparse.Namespace) -> None:
+    """The bot on embedded defaults, wired to the sandbox: chat with it in a browser."""
+    import secrets
+
+    from sandbox.api import SandboxServer
+
+    base = _settings(args)
+    wechat = {
+        "token": base.wechat.token or secrets.token_hex(16),
+        "appid": base.wechat.appid or "wxdemo0000000000",
+        "appsecret": base.wechat.appsecret or secrets.token_hex(16),
+        "encoding_aes_key": base.wechat.encoding_aes_key or generate_aes_key(),
+    }
+    webhook = f"http://{args.host}:{args.port}/wechat"
+    sandbox = SandboxServer(webhook_url=webhook, host=args.host, port=args.sandbox_port, **wechat).start()
+    settings = base.replace(
+        wechat={**wechat, "api_base_url": sandbox.url},
+        site={"secret_key": base.site.secret_key or secrets.token_hex(16),
+              "base_url": f"http://{args.host}:{args.port}"},
+    )
+    httpd = _http_server(create_app(settings), args.host, args.port)
+    print(f"webhook: {webhook}", flush=True)
+    print(f"chat with the bot: {sandbox.url}/", flush=True)
+    try:
+        httpd.serve_forever()
+    finally:
+        sandbox.stop()
+
+
+def clock(args: argparse.Namespace) -> None:
+    from jobs.clock import build_scheduler
+
+    scheduler = build_scheduler(build_services(_settings(args)))
+    log.info("clock started", extra={"jobs": [job.id for job in scheduler.get_jobs()]})
+    scheduler.start()
+
+
+def migrate_command(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    database = bind(open_database(settings.store.database_url))
+    applied = migrate(database)
+    print(f"applied migrations: {applied or 'none (up to date)'}")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bot.py", description="Paid-knowledge bot for a WeChat Official Account.")
+    parser.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.toml)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("serve", help="run the webhook (threaded dev server)")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.set_defaults(func=serve)
+
+    play = commands.add_parser("demo", help="run the bot with the sandbox and a chat page (no WeChat needed)")
+    play.add_argument("--host", default="127.0.0.1")
+    play.add_argument("--port", type=int, default=8000)
+    play.add_argument("--sandbox-port", type=int, default=8001)
+    play.set_defaults(func=demo)
+
+    tick = commands.add_parser("clock", help="run the scheduler (exactly one such process)")
+    tick.set_defaults(func=clock)
+
+    mig = commands.add_parser("migrate", help="apply database migrations and exit")
+    mig.set_defaults(func=migrate_command)
+
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        args.func(args)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def wsgi() -> bottle.Bottle:
+    """Entry point for gunicorn: `gunicorn 'bot:wsgi()'`."""
+    setup_logging()
+    return create_app(load_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

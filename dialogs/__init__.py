@@ -1,0 +1,12 @@
+"""Conversations. `build_router` assembles them in the order the router tries them."""
+
+from __future__ import annotations
+
+from dialogs import admin, feedback, home
+from dialogs.framework import Dialog, Router
+
+DIALOGS: list[Dialog] = [admin.DIALOG, feedback.DIALOG]
+
+
+def build_router(strict: bool = False) -> Router:
+    return Router(DIALOGS, home.GLOBAL_ROUTES, default=home.hint, strict=strict)

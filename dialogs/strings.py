@@ -1,0 +1,42 @@
+"""Every sentence the bot says, in one place (replies are in Simplified Chinese)."""
+
+WELCOME = (
+    "欢迎关注！这里有精选的付费知识内容。\n"
+    "· 直接发送关键词搜索文章，例如：机器学习\n"
+    "· 回复序号查看结果，先免费试读再决定购买\n"
+    "· 点菜单「找内容」看热门和最新\n"
+    "· 回复「帮助」查看全部指令"
+)
+WELCOME_BACK = "欢迎回来！回复「帮助」查看可以做什么。"
+
+HELP = (
+    "可以这样用：\n"
+    "· 发送关键词：搜索文章\n"
+    "· 反馈：给作者留言\n"
+    "· 取消：退出当前操作\n"
+    "· 帮助：显示本说明"
+)
+HELP_ADMIN = (
+    "\n\n创作者指令：\n"
+    "· 统计：关注人数与行为数据"
+)
+
+HINT = "没太明白您的意思。发送关键词即可搜索内容，回复「帮助」查看全部指令。"
+NON_TEXT = "暂时只能看懂文字哦。发送关键词即可搜索内容，回复「帮助」查看全部指令。"
+CANCELLED = "已取消。"
+NOTHING_TO_CANCEL = "当前没有进行中的操作。"
+
+FIND = "直接发送您想了解的关键词即可搜索，例如：机器学习、Python编程技巧。"
+MINE = "您于 {since} 开始关注。\n推送：{push}\n回复「帮助」查看全部指令。"
+PUSH_ON = "已开启"
+PUSH_OFF = "已关闭"
+
+FEEDBACK_ASK = "请直接发送您想对作者说的话（回复「取消」放弃）。"
+FEEDBACK_THANKS = "收到，谢谢您的反馈！作者会认真阅读。"
+FEEDBACK_EMPTY = "请发送文字内容（回复「取消」放弃）。"
+
+ADMIN_ONLY = "该指令仅限创作者使用。"
+STATS = "关注中：{subscribed} 人（累计 {users} 人）\n行为记录：{events}"
+
+SORRY = "抱歉，系统开了个小差，请稍后再试。（编号 {request_id}）"
+BUSY = "上一条消息还在处理中，请稍后再发一次。"

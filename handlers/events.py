@@ -1,0 +1,59 @@
+"""WeRoBot handlers: plain decorators at the edge. Conversation goes to the dialogs.
+
+Each handler gets the WeRoBot message and our `Session`; it returns a reply (dialogs.framework.Text or
+News) or None. WeRoBot's own session storage stays off: state lives in store/state.py.
+"""
+
+from __future__ import annotations
+
+from werobot.robot import BaseRoBot
+
+from dialogs import strings
+from dialogs.framework import Reply, Text
+from handlers.pipeline import Session
+from store import queries
+
+robot = BaseRoBot(SESSION_STORAGE=False)
+
+
+@robot.subscribe
+def on_subscribe(message, session: Session) -> Reply:
+    scene = (message.key or "").removeprefix("qrscene_") or None
+    first = queries.mark_subscribed(session.turn.user, scene)
+    return Text(strings.WELCOME if first else strings.WELCOME_BACK)
+
+
+@robot.unsubscribe
+def on_unsubscribe(message, session: Session) -> Reply:
+    """Pushes stop and profile and behaviour are deleted; WeChat shows no reply to this event."""
+    queries.forget_user(session.turn.openid)
+    session.recorded = False
+    session.next_state = None
+    return None
+
+
+@robot.scan
+def on_scan(message, session: Session) -> Reply:
+    return Text(strings.WELCOME_BACK)
+
+
+@robot.view
+def on_view(message, session: Session) -> Reply:
+    return None  # a menu link was opened: recorded by the pipeline, nothing to say
+
+
+@robot.text
+@robot.click
+def on_conversation(message, session: Session) -> Reply:
+    return session.converse()
+
+
+@robot.image
+@robot.voice
+@robot.video
+@robot.shortvideo
+@robot.location
+@robot.link
+@robot.unknown
+def on_other_message(message, session: Session) -> Reply:
+    return session.converse()  # the dialogs' default answers what they cannot read

@@ -1,0 +1,175 @@
+"""One verified message in, one rendered reply out: claim, lock, state, route, record, reply.
+
+Exactly once: the message's database transaction inserts its `InboundMessage` key first, runs the
+handler, records the event and the reply, and commits. A duplicate delivery fails that insert (on
+PostgreSQL it waits for the first to commit) and answers the first one's reply. Redis only adds a fast
+path in front: a duplicate that finds the key there never touches the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from werobot.replies import Article, ArticlesReply, TextReply
+
+from dialogs import strings
+from dialogs.framework import News, Reply, Router, Text, Turn
+from ops.logs import request_id
+from ops.metrics import Metrics
+from settings import Settings
+from store import queries
+from store.db import transaction
+from store.state import Degrading, LockTimeout, Snapshot
+
+log = logging.getLogger(__name__)
+
+NO_REPLY = "success"
+_POLL = 0.02
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def message_key(message: Any) -> str:
+    """MsgId for messages; FromUserName + CreateTime + Event for events (which have no MsgId)."""
+    if message.type.endswith("_event"):
+        return f"{message.source}:{message.time}:{message.type.removesuffix('_event')}"
+    return str(message.message_id)
+
+
+@dataclass
+class Session:
+    """What a WeRoBot handler gets as its second argument: the turn and the way into the dialogs."""
+
+    turn: Turn
+    router: Router
+    next_state: str | None = None
+    recorded: bool = True  # False once a handler deleted the user's behaviour (unsubscribe)
+
+    def __post_init__(self) -> None:
+        self.next_state = self.turn.state
+
+    def converse(self) -> Reply:
+        reply, self.next_state = self.router.dispatch(self.turn)
+        return reply
+
+
+class Pipeline:
+    def __init__(self, *, robot: Any, router: Router, state: Degrading, database: Any,
+                 settings: Settings, metrics: Metrics) -> None:
+        self.robot = robot
+        self.router = router
+        self.state = state
+        self.database = database
+        self.settings = settings
+        self.metrics = metrics
+
+    def handle(self, message: Any, started: float | None = None) -> str:
+        """Return the plaintext reply XML (or "success"); never raises."""
+        started = time.monotonic() if started is None else started
+        deadline = started + self.settings.bot.reply_deadline
+        key = message_key(message)
+        self.metrics.messages.labels(message.type).inc()
+        try:
+            if self.state.claim(key, self.settings.store.seen_ttl) is False:
+                return self._answer_duplicate(key, deadline)
+            if self.state.degraded:
+                self.metrics.degraded.inc()
+            return self._run(key, message, deadline)
+        except _Duplicate:
+            return self._answer_duplicate(key, deadline)
+        except LockTimeout:
+            self.state.release_claim(key)  # let WeChat's retry try again
+            return self._render(Text(strings.BUSY), message)
+        except Exception:
+            return self._apologise(key, message)
+        finally:
+            self.metrics.latency.observe(time.monotonic() - started)
+
+    def _run(self, key: str, message: Any, deadline: float) -> str:
+        store = self.settings.store
+        openid = message.source
+        wait = max(0.0, min(store.lock_wait, deadline - time.monotonic() - 0.2))
+        with self.state.lock(openid, store.lock_timeout, wait):
+            with transaction(self.database):
+                if not queries.claim_message(key):
+                    raise _Duplicate(key)
+                session = self._session(message)
+                reply = self._dispatch(message, session)
+                if session.recorded:
+                    self._record(message, session.turn)
+                rendered = self._render(reply, message)
+                queries.store_reply(key, rendered)
+            self.state.save(openid, Snapshot(session.next_state, session.turn.data), store.state_ttl)
+        self.state.remember_reply(key, rendered, store.seen_ttl)
+        return rendered
+
+    def _session(self, message: Any) -> Session:
+        openid = message.source
+        user = queries.touch_user(openid)  # row-locks the user until commit: one message at a time
+        snapshot = self.state.load(openid)
+        turn = Turn(
+            openid=openid,
+            kind=message.type.removesuffix("_event"),
+            text=(getattr(message, "content", "") or "").strip() if message.type == "text" else "",
+            key=getattr(message, "key", "") or "",
+            state=snapshot.state,
+            data=snapshot.data,
+            is_admin=openid in self.settings.admin.openids,
+            user=user,
+            message=message,
+        )
+        return Session(turn, self.router)
+
+    def _dispatch(self, message: Any, session: Session) -> Reply:
+        """WeRoBot's handler lists, first non-None reply wins (WeRoBot's rule, without its silent except)."""
+        for handler, argc in self.robot.get_handlers(message.type):
+            reply = handler(*[message, session][:argc])
+            if reply is not None:
+                return reply
+        return None
+
+    def _record(self, message: Any, turn: Turn) -> None:
+        payload = {
+            "text": {"text": turn.text[:500]},
+            "click": {"key": turn.key},
+            "view": {"url": turn.key},
+            "scan": {"scene": turn.key},
+            "subscribe": {"scene": turn.key.removeprefix("qrscene_")},
+        }.get(turn.kind, {})
+        queries.record_event(turn.user, turn.kind, **payload)
+
+    def _answer_duplicate(self, key: str, deadline: float) -> str:
+        """Wait for the first delivery's reply (while WeChat still listens), else say nothing."""
+        self.metrics.duplicates.inc()
+        while True:
+            reply = self.state.recall_reply(key) or queries.stored_reply(key)
+            if reply or time.monotonic() >= deadline:
+                return reply or NO_REPLY
+            time.sleep(_POLL)
+
+    def _apologise(self, key: str, message: Any) -> str:
+        self.metrics.errors.inc()
+        log.exception("handler failed", extra={"msg_key": key, "msg_type": message.type})
+        apology = self._render(Text(strings.SORRY.format(request_id=request_id.get())), message)
+        try:
+            queries.record_failure(key, apology)
+            self.state.remember_reply(key, apology, self.settings.store.seen_ttl)
+        except Exception:
+            log.exception("could not record the failure; a retry may run the message again")
+            self.state.release_claim(key)
+        return apology
+
+    @staticmethod
+    def _render(reply: Reply, message: Any) -> str:
+        if isinstance(reply, Text):
+            return TextReply(message=message, content=reply.content).render()
+        if isinstance(reply, News):
+            news = ArticlesReply(message=message)
+            news.add_article(Article(reply.title, reply.description, reply.picurl, reply.url))
+            return news.render()
+        return NO_REPLY

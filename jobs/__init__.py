@@ -1,0 +1,1 @@
+"""Scheduled work, run by the one `clock` process (never one scheduler per web worker)."""

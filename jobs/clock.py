@@ -1,0 +1,35 @@
+"""The `clock` process: one APScheduler, each job in its own database connection."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Callable
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from jobs.housekeeping import prune_processed_messages
+from ops.logs import new_request_id
+
+log = logging.getLogger(__name__)
+
+
+def _job(database: Any, func: Callable, *args: Any) -> Callable[[], None]:
+    @functools.wraps(func)
+    def run() -> None:
+        new_request_id()
+        try:
+            with database.connection_context():
+                func(*args)
+        except Exception:
+            log.exception("job failed", extra={"job": func.__name__})
+
+    return run
+
+
+def build_scheduler(services: Any) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone="UTC")
+    add = functools.partial(scheduler.add_job, coalesce=True, max_instances=1)
+    add(_job(services.database, prune_processed_messages, services.settings), "interval", hours=1,
+        id="prune_processed_messages")
+    return scheduler

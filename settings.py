@@ -1,0 +1,213 @@
+"""Typed settings: config.toml, then BOT_<SECTION>_<KEY> environment overrides.
+
+Every problem is reported as one `SettingsError` line naming the key, so a bad deployment fails at
+start-up instead of on the first message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_CONFIG = ROOT / "config.toml"
+
+
+class SettingsError(ValueError):
+    """A missing, unknown or malformed configuration key."""
+
+
+@dataclass(frozen=True)
+class WechatSettings:
+    token: str = ""
+    appid: str = ""
+    appsecret: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://api.weixin.qq.com"
+    http_timeout: float = 3.0
+
+
+@dataclass(frozen=True)
+class PaySettings:
+    mchid: str = ""
+    apiv3_key: str = ""
+    cert_serial_no: str = ""
+    private_key_path: str = ""
+    public_key_path: str = ""
+    public_key_id: str = ""
+    gateway_url: str = "https://api.mch.weixin.qq.com"
+    order_timeout: int = 1800
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    database_url: str = "sqlite:///data/bot.db"
+    redis_url: str = ""
+    state_ttl: int = 1800
+    lock_timeout: float = 10.0
+    lock_wait: float = 4.0
+    seen_ttl: int = 172800
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    openids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    schedule: str = "0 20 * * *"
+    quiet_start: int = 22
+    quiet_end: int = 8
+    daily_cap: int = 1
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    strict_states: bool = False
+    reply_deadline: float = 4.5
+
+
+@dataclass(frozen=True)
+class Settings:
+    wechat: WechatSettings = field(default_factory=WechatSettings)
+    pay: PaySettings = field(default_factory=PaySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+    push: PushSettings = field(default_factory=PushSettings)
+    bot: BotSettings = field(default_factory=BotSettings)
+
+    def replace(self, **sections: Mapping[str, Any]) -> Settings:
+        """A copy with some keys changed, e.g. `s.replace(store={"redis_url": ""})`."""
+        changed = {
+            name: dataclasses.replace(getattr(self, name), **_coerce_section(name, values))
+            for name, values in sections.items()
+        }
+        return dataclasses.replace(self, **changed)
+
+    def check(self) -> Settings:
+        """Validate what the webhook needs; raise SettingsError naming the first bad key."""
+        if not self.wechat.token:
+            raise SettingsError("wechat.token is required (set BOT_WECHAT_TOKEN)")
+        if not self.wechat.appid:
+            raise SettingsError("wechat.appid is required (set BOT_WECHAT_APPID)")
+        if self.wechat.encoding_aes_key:
+            _check_aes_key(self.wechat.encoding_aes_key)
+        if not self.site.secret_key:
+            raise SettingsError("site.secret_key is required (set BOT_SITE_SECRET_KEY)")
+        if not self.store.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise SettingsError("store.database_url must start with sqlite:// or postgresql://")
+        if self.store.redis_url and not self.store.redis_url.startswith(("redis://", "rediss://")):
+            raise SettingsError("store.redis_url must start with redis:// (or be empty for memory)")
+        return self
+
+
+SECTIONS: dict[str, type] = {f.name: f.type for f in dataclasses.fields(Settings)}
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (path, else $BOT_CONFIG, else ./config.toml) and apply the environment."""
+    environ = os.environ if environ is None else environ
+    config_path = Path(path or environ.get("BOT_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"config file not found: {config_path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{config_path}: {exc}") from None
+    sections: dict[str, dict[str, Any]] = {}
+    for name, values in raw.items():
+        if name not in SECTIONS or not isinstance(values, dict):
+            raise SettingsError(f"unknown section [{name}] in {config_path}")
+        sections[name] = dict(values)
+    for name, key, value in _env_overrides(environ):
+        sections.setdefault(name, {})[key] = value
+    return Settings().replace(**sections)
+
+
+def _env_overrides(environ: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    found = []
+    for var, value in environ.items():
+        if not var.startswith("BOT_") or var == "BOT_CONFIG":
+            continue
+        section, _, key = var[4:].lower().partition("_")
+        if section in SECTIONS and key:
+            found.append((section, key, value))
+    return found
+
+
+def _coerce_section(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(_section_type(name))
+    out = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise SettingsError(f"unknown key {name}.{key}")
+        out[key] = _coerce(f"{name}.{key}", hints[key], value)
+    return out
+
+
+def _section_type(name: str) -> type:
+    hints = typing.get_type_hints(Settings)
+    if name not in hints:
+        raise SettingsError(f"unknown section [{name}]")
+    return hints[name]
+
+
+def _coerce(key: str, kind: Any, value: Any) -> Any:
+    """Turn a TOML value or an environment string into the declared type."""
+    try:
+        if kind is bool:
+            return _to_bool(value)
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise ValueError
+            return kind(value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if typing.get_origin(kind) is list:
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return [str(item).strip() for item in items if str(item).strip()]
+    except (TypeError, ValueError):
+        pass
+    raise SettingsError(f"{key} must be {getattr(kind, '__name__', kind)}, got {value!r}")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(value)
+
+
+def generate_aes_key() -> str:
+    """A fresh EncodingAESKey in WeChat's format (43 characters of base64, 32 bytes)."""
+    return base64.b64encode(os.urandom(32)).decode()[:43]
+
+
+def _check_aes_key(key: str) -> None:
+    try:
+        ok = len(key) == 43 and len(base64.b64decode(key + "=")) == 32
+    except binascii.Error:
+        ok = False
+    if not ok:
+        raise SettingsError("wechat.encoding_aes_key must be the 43-character key from the WeChat console")

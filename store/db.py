@@ -1,0 +1,52 @@
+"""Open the database named by `store.database_url` and bind the models to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import parse
+from playhouse.pool import PooledPostgresqlDatabase
+
+from settings import ROOT
+from store.models import database_proxy
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "busy_timeout": 5000,
+    "foreign_keys": 1,
+}
+
+
+def open_database(url: str) -> Database:
+    """SQLite (WAL, relative paths from the project root) or a pooled PostgreSQL connection."""
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite:///")
+        if path != ":memory:":
+            file = Path(path) if Path(path).is_absolute() else ROOT / path
+            file.parent.mkdir(parents=True, exist_ok=True)
+            path = str(file)
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    params = parse(url)
+    params.setdefault("connect_timeout", 2)
+    return PooledPostgresqlDatabase(
+        params.pop("database"), max_connections=32, stale_timeout=300, timeout=4, **params
+    )
+
+
+def bind(database: Database) -> Database:
+    """Point every model at `database` (one database per process)."""
+    database_proxy.initialize(database)
+    return database
+
+
+def is_postgres(database: Database) -> bool:
+    return isinstance(database, PostgresqlDatabase)
+
+
+def transaction(database: Database):
+    """A write transaction; on SQLite it takes the write lock up front so two writers never deadlock."""
+    if isinstance(database, SqliteDatabase):
+        return database.atomic("IMMEDIATE")
+    return database.atomic()

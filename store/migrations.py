@@ -1,0 +1,50 @@
+"""Ordered, append-only schema migrations. Never edit an applied one: add the next number.
+
+`migrate(db)` applies what is missing in one transaction, under a lock so that two
+processes starting together do not both apply it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from peewee import Database
+
+from store.db import is_postgres, transaction
+from store.models import (
+    Article, Comment, Credential, Event, Feedback, InboundMessage, SchemaVersion, Series, User,
+)
+
+Migration = tuple[int, str, Callable[[Database], None]]
+
+MIGRATIONS: list[Migration] = [
+    (1, "users, events, inbound messages, credentials, feedback",
+     lambda db: db.create_tables([User, Event, InboundMessage, Credential, Feedback])),
+    (2, "catalog: series, articles, comments",
+     lambda db: db.create_tables([Series, Article, Comment])),
+]
+
+_LOCK_ID = 7_302_114  # any constant: the advisory lock that serialises migrations on PostgreSQL
+
+
+def migrate(database: Database) -> list[int]:
+    """Apply pending migrations; return the versions applied now."""
+    applied_now = []
+    with transaction(database):
+        if is_postgres(database):
+            database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+        database.create_tables([SchemaVersion])
+        done = {row.version for row in SchemaVersion.select()}
+        for version, name, step in MIGRATIONS:
+            if version in done:
+                continue
+            step(database)
+            SchemaVersion.create(version=version, name=name)
+            applied_now.append(version)
+    return applied_now
+
+
+def current_version(database: Database) -> int:
+    if not database.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    return max((row.version for row in SchemaVersion.select()), default=0)

@@ -1,0 +1,119 @@
+"""Named queries: the only place handlers and dialogs reach the database through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from peewee import IntegrityError, fn
+
+from store.models import Credential, Event, Feedback, InboundMessage, User, utcnow
+
+# Behaviour kinds recorded per user.
+SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK = "subscribe", "text", "click", "view", "scan", "feedback"
+
+
+def claim_message(key: str) -> bool:
+    """Insert the processed-message record; False when it exists (a duplicate delivery).
+
+    Call inside the message's transaction: on PostgreSQL a concurrent duplicate blocks here until the
+    first delivery commits or rolls back, so exactly one of them proceeds.
+    """
+    try:
+        with InboundMessage._meta.database.atomic():  # a savepoint, so the outer transaction survives
+            InboundMessage.insert(key=key).execute()
+        return True
+    except IntegrityError:
+        return False
+
+
+def store_reply(key: str, reply: str) -> None:
+    InboundMessage.update(reply=reply).where(InboundMessage.key == key).execute()
+
+
+def record_failure(key: str, reply: str) -> None:
+    """After a rolled-back handler: remember the apology so duplicates get it and never re-run."""
+    InboundMessage.insert(key=key, reply=reply).on_conflict_ignore().execute()
+
+
+def stored_reply(key: str) -> str | None:
+    row = InboundMessage.get_or_none(InboundMessage.key == key)
+    return row.reply if row else None
+
+
+def prune_messages(older_than: dt.timedelta) -> int:
+    return InboundMessage.delete().where(InboundMessage.created_at < utcnow() - older_than).execute()
+
+
+def touch_user(openid: str) -> User:
+    """Fetch or create the follower and mark this moment as their last interaction (row-locking it)."""
+    now = utcnow()
+    updated = User.update(last_interaction=now).where(User.openid == openid).execute()
+    if not updated:
+        User.insert(openid=openid, first_seen=now, last_interaction=now).on_conflict_ignore().execute()
+    return User.get(User.openid == openid)
+
+
+def find_user(openid: str) -> User | None:
+    return User.get_or_none(User.openid == openid)
+
+
+def mark_subscribed(user: User, scene: str | None) -> bool:
+    """Return True on the first subscription ever (a referral scene is credited only then)."""
+    first = user.subscribed_at is None
+    user.subscribed, user.subscribed_at, user.unsubscribed_at = True, utcnow(), None
+    if first and scene:
+        user.referral_scene = scene
+    user.save()
+    return first
+
+
+def forget_user(openid: str) -> None:
+    """Unsubscribe: delete profile and behaviour. Orders and purchases (accounting) are kept."""
+    user = find_user(openid)
+    if user is None:
+        return
+    Event.delete().where(Event.user == user).execute()
+    Feedback.delete().where(Feedback.user == user).execute()
+    User.update(
+        subscribed=False, unsubscribed_at=utcnow(), push_opt_out=True, referral_scene=None,
+    ).where(User.id == user.id).execute()
+
+
+def record_event(user: User, kind: str, article_id: int | None = None, **payload: Any) -> Event:
+    return Event.create(user=user, kind=kind, article_id=article_id,
+                        payload=json.dumps(payload, ensure_ascii=False))
+
+
+def events_of(openid: str) -> list[Event]:
+    return list(Event.select().join(User).where(User.openid == openid).order_by(Event.id))
+
+
+def event_counts() -> dict[str, int]:
+    query = Event.select(Event.kind, fn.COUNT(Event.id).alias("n")).group_by(Event.kind)
+    return {row.kind: row.n for row in query}
+
+
+def leave_feedback(user: User, text: str) -> None:
+    Feedback.create(user=user, text=text)
+
+
+def read_credential(name: str) -> Credential | None:
+    return Credential.get_or_none(Credential.name == name)
+
+
+def write_credential(name: str, value: str, expires_at: dt.datetime) -> None:
+    (Credential.insert(name=name, value=value, expires_at=expires_at)
+     .on_conflict(conflict_target=[Credential.name],
+                  update={Credential.value: value, Credential.expires_at: expires_at})
+     .execute())
+
+
+def ping() -> None:
+    User._meta.database.execute_sql("SELECT 1")
+
+
+def user_counts() -> dict[str, int]:
+    return {"users": User.select().count(),
+            "subscribed": User.select().where(User.subscribed == True).count()}  # noqa: E712
