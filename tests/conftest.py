@@ -137,3 +137,56 @@ def live(app):
     server = LiveServer(app)
     yield server
     server.stop()
+
+
+class ChatUser:
+    """A follower chatting with the live bot over HTTP: `user.says("帮助")` returns the reply text."""
+
+    _msg_ids = iter(range(10_000_000, 99_999_999))
+
+    def __init__(self, live: LiveServer, token: str, openid: str) -> None:
+        self.live, self.token, self.openid = live, token, openid
+        self._tick = int(__import__("time").time())
+
+    def _send(self, xml: str) -> str | None:
+        from tests import wire
+
+        response = wire.post(self.live.url, self.token, xml)
+        assert response.status_code == 200, response.text
+        return wire.content(response)
+
+    def says(self, text: str) -> str | None:
+        from tests import wire
+
+        return self._send(wire.text_xml(self.openid, text, next(self._msg_ids)))
+
+    def _event(self, event: str, key: str = "") -> str | None:
+        from tests import wire
+
+        self._tick += 1  # events are told apart by CreateTime: one per second, as WeChat stamps them
+        return self._send(wire.event_xml(self.openid, event, key, create_time=self._tick))
+
+    def subscribes(self, scene: str = "") -> str | None:
+        return self._event("subscribe", f"qrscene_{scene}" if scene else "")
+
+    def unsubscribes(self) -> str | None:
+        return self._event("unsubscribe")
+
+    def clicks(self, key: str) -> str | None:
+        return self._event("CLICK", key)
+
+    def opens(self, url: str) -> str | None:
+        return self._event("VIEW", url)
+
+    def scans(self, scene: str) -> str | None:
+        return self._event("SCAN", scene)
+
+
+@pytest.fixture
+def user(live, settings) -> ChatUser:
+    return ChatUser(live, settings.wechat.token, "o_user")
+
+
+@pytest.fixture
+def admin(live, settings) -> ChatUser:
+    return ChatUser(live, settings.wechat.token, "o_admin")

@@ -1,0 +1,67 @@
+"""Redis or the database going away: the bot says so clearly and loses nothing."""
+
+from __future__ import annotations
+
+import psycopg2
+import requests
+from playhouse.db_url import parse
+
+from bot import create_app
+from tests import wire
+from tests.conftest import LiveServer, make_settings
+
+
+def test_healthz_reports_a_dead_redis_as_degraded(settings, dead_redis_url):
+    app = create_app(settings.replace(store={"redis_url": dead_redis_url}))
+    server = LiveServer(app)
+    try:
+        answer = wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=1))
+        health = requests.get(f"{server.url}/healthz", timeout=10)
+    finally:
+        server.stop()
+    assert "可以这样用" in wire.content(answer)  # still answering
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded" and health.json()["state"].startswith("degraded")
+
+
+def _terminate_connections(url: str) -> int:
+    params = parse(url)
+    name = params.pop("database")
+    conn = psycopg2.connect(dbname="postgres", **params)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+        killed = cur.rowcount
+    conn.close()
+    return killed
+
+
+def test_database_connections_killed_under_the_bot(request, tmp_path):
+    """PostgreSQL drops every connection: the next message gets an answer, never an empty body, and the
+    one after that is handled normally."""
+    settings = make_settings("postgres", tmp_path, request)
+    app = create_app(settings)
+    server = LiveServer(app)
+    try:
+        assert wire.content(wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=1)))
+        assert _terminate_connections(settings.store.database_url) >= 1
+        during = wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=2))
+        after = wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=3))
+    finally:
+        server.stop()
+    assert during.status_code == 200 and wire.content(during)  # a reply or an apology, never silence
+    assert "可以这样用" in wire.content(after)
+
+
+def test_a_database_refusing_writes_answers_with_an_apology(tmp_path, request):
+    settings = make_settings("sqlite", tmp_path, request)
+    app = create_app(settings)
+    server = LiveServer(app)
+    try:
+        app.services.database.pragma("query_only", 1, permanent=True)  # every new connection is read-only
+        response = wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=9))
+    finally:
+        server.stop()
+    assert response.status_code == 200
+    assert "抱歉" in wire.content(response)
