@@ -156,13 +156,24 @@ def demo(args: argparse.Namespace) -> None:
         site={"secret_key": base.site.secret_key or secrets.token_hex(16),
               "base_url": f"http://{args.host}:{args.port}"},
     )
-    httpd = _http_server(create_app(settings), args.host, args.port)
+    app = create_app(settings)
+    _load_demo_catalog(app.services.database)
+    httpd = _http_server(app, args.host, args.port)
     print(f"webhook: {webhook}", flush=True)
     print(f"chat with the bot: {sandbox.url}/", flush=True)
     try:
         httpd.serve_forever()
     finally:
         sandbox.stop()
+
+
+def _load_demo_catalog(database: Any) -> None:
+    from catalog.importer import run_import
+    from settings import ROOT
+
+    with database.connection_context():
+        summary = run_import(ROOT / "content" / "demo", progress=False)
+    print(summary.format(), flush=True)
 
 
 def clock(args: argparse.Namespace) -> None:
@@ -178,6 +189,17 @@ def migrate_command(args: argparse.Namespace) -> None:
     database = bind(open_database(settings.store.database_url))
     applied = migrate(database)
     print(f"applied migrations: {applied or 'none (up to date)'}")
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from catalog.importer import run_import
+
+    settings = _settings(args)
+    database = bind(open_database(settings.store.database_url))
+    migrate(database)
+    summary = run_import(args.path, strict=args.strict, progress=not args.quiet)
+    print(summary.format())
+    return 0 if summary.ok else 1
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -203,19 +225,24 @@ def main(argv: list[str] | None = None) -> int:
     tick = commands.add_parser("clock", help="run the scheduler (exactly one such process)")
     tick.set_defaults(func=clock)
 
+    load = commands.add_parser("import", help="load articles from JSONL, CSV or a folder of Markdown files")
+    load.add_argument("path", help="a .jsonl or .csv file, or a folder of .md files (+ series.yaml)")
+    load.add_argument("--strict", action="store_true", help="stop at the first bad row and load nothing")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(func=import_command)
+
     mig = commands.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=migrate_command)
 
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        args.func(args)
+        return args.func(args) or 0
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
 
 
 def wsgi() -> bottle.Bottle:
