@@ -40,3 +40,17 @@ STATS = "关注中：{subscribed} 人（累计 {users} 人）\n行为记录：{e
 
 SORRY = "抱歉，系统开了个小差，请稍后再试。（编号 {request_id}）"
 BUSY = "上一条消息还在处理中，请稍后再发一次。"
+
+RESULTS_HEAD = "找到这些内容："
+RESULTS_FOOT = "回复序号查看，回复「下一页」看更多。"
+RESULTS_LAST = "回复序号查看。"
+NO_MORE = "没有更多结果了，换个关键词试试？"
+NO_RESULT = "没有找到和「{query}」相关的内容，换个说法试试？回复「帮助」查看全部指令。"
+NO_RESULT_POPULAR = "大家都在看："
+PICK_RANGE = "请回复 1 到 {n} 之间的序号。"
+GONE = "这篇内容已下架。"
+CONTINUE = "（回复「继续」阅读下一段）"
+PREVIEW_END = "—— 试读结束 ——\n全文 {price}。"
+READ_END = "—— 全文完 ——"
+NOTHING_TO_CONTINUE = "已经读到最后了。发送关键词继续搜索吧。"
+FREE = "免费"

@@ -11,7 +11,8 @@ from peewee import IntegrityError, fn
 from store.models import Credential, Event, Feedback, InboundMessage, User, utcnow
 
 # Behaviour kinds recorded per user.
-SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK = "subscribe", "text", "click", "view", "scan", "feedback"
+SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK, SEARCH = (
+    "subscribe", "text", "click", "view", "scan", "feedback", "search")
 
 
 def claim_message(key: str) -> bool:

@@ -1,0 +1,113 @@
+"""Search, pick a number, read. Graph: browse.mmd.
+
+Any text no other dialog claims is a query. Results are numbered across pages; a number opens the
+article: free ones in full, paid ones up to the preview marker. Long texts come in parts of at most
+2000 bytes, the next one on 「继续」.
+"""
+
+from __future__ import annotations
+
+from catalog.text import fen_to_yuan_text, full_text, preview, split_for_chat, to_chat
+from dialogs import strings
+from dialogs.framework import STAY, Dialog, Result, Route, Text, Turn, any_text, number, words
+from search.catalog import catalog_search
+from store import catalog, queries
+
+RESULTS = "browse:results"
+READING = "browse:reading"
+PAGE = 5
+POPULAR = 3
+
+
+def search(turn: Turn) -> Result:
+    query = turn.text[:100]
+    hits = catalog_search().search(query, limit=PAGE)
+    queries.record_event(turn.user, queries.SEARCH, query=query, hits=len(hits))
+    if not hits:
+        return Text(_no_result(query)), STAY
+    turn.data.update(query=query, ids=[h.id for h in hits])
+    return Text(_listing(turn.data["ids"], start=0)), RESULTS
+
+
+def next_page(turn: Turn) -> Result:
+    shown = turn.data.get("ids", [])
+    hits = catalog_search().search(turn.data.get("query", ""), limit=PAGE, offset=len(shown))
+    if not hits:
+        return Text(strings.NO_MORE), STAY
+    turn.data["ids"] = shown + [h.id for h in hits]
+    return Text(_listing(turn.data["ids"], start=len(shown))), RESULTS
+
+
+def pick(turn: Turn) -> Result:
+    ids = turn.data.get("ids", [])
+    choice = int(turn.text.strip())
+    if not 1 <= choice <= len(ids):
+        return Text(strings.PICK_RANGE.format(n=len(ids))), STAY
+    article = catalog.articles_by_ids([ids[choice - 1]]).get(ids[choice - 1])
+    if article is None or article.status != article.PUBLISHED:
+        return Text(strings.GONE), STAY
+    queries.record_event(turn.user, queries.VIEW, article_id=article.id)
+    parts = _parts(article)
+    turn.data.update(article=article.id, parts=len(parts), part=1)
+    return Text(_with_continue(parts, 0)), READING
+
+
+def read_on(turn: Turn) -> Result:
+    article = catalog.articles_by_ids([turn.data.get("article", 0)]).get(turn.data.get("article", 0))
+    index = turn.data.get("part", 0)
+    if article is None or index >= turn.data.get("parts", 0):
+        return Text(strings.NOTHING_TO_CONTINUE), STAY
+    parts = _parts(article)
+    turn.data["part"] = index + 1
+    return Text(_with_continue(parts, index)), STAY
+
+
+def _parts(article) -> list[str]:
+    """The readable text of an article in chat-sized parts, ending with how it continues."""
+    if article.price:
+        text = to_chat(preview(article.body)) + "\n\n" + strings.PREVIEW_END.format(
+            price=fen_to_yuan_text(article.price))
+    else:
+        text = to_chat(full_text(article.body)) + "\n\n" + strings.READ_END
+    title = f"【{article.title}】\n\n"
+    # leave room for the 「继续」 line under each part
+    return split_for_chat(title + text, limit=2000 - len(strings.CONTINUE.encode()) - 2)
+
+
+def _with_continue(parts: list[str], index: int) -> str:
+    return parts[index] + ("\n\n" + strings.CONTINUE if index + 1 < len(parts) else "")
+
+
+def _listing(ids: list[int], start: int) -> str:
+    articles = catalog.articles_by_ids(ids[start:])
+    lines = [strings.RESULTS_HEAD]
+    for number_, article_id in enumerate(ids[start:], start=start + 1):
+        article = articles.get(article_id)
+        if article is not None:
+            lines.append(f"{number_}. {article.title}（{_price(article.price)}）")
+    more = len(ids) - start == PAGE
+    lines.append(strings.RESULTS_FOOT if more else strings.RESULTS_LAST)
+    return "\n".join(lines)
+
+
+def _price(fen: int) -> str:
+    return fen_to_yuan_text(fen) if fen else strings.FREE
+
+
+def _no_result(query: str) -> str:
+    popular = catalog.popular_articles(POPULAR)
+    text = strings.NO_RESULT.format(query=query)
+    if popular:
+        text += "\n" + strings.NO_RESULT_POPULAR + "\n" + "\n".join(f"· {a.title}" for a in popular)
+    return text
+
+
+DIALOG = Dialog(
+    name="browse",
+    entry_points=[Route(any_text, search)],
+    states={
+        RESULTS: [Route(number, pick), Route(words("下一页", "更多"), next_page)],
+        READING: [Route(number, pick), Route(words("继续", "下一段"), read_on),
+                  Route(words("下一页", "更多"), next_page)],
+    },
+)

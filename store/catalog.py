@@ -1,0 +1,36 @@
+"""Named queries over the catalog: what search indexes and what the dialogs show."""
+
+from __future__ import annotations
+
+import json
+
+from peewee import JOIN, fn
+
+from store.models import Article, Event
+
+
+def published_for_search() -> list[tuple[int, str, str, tuple[str, ...]]]:
+    """(id, title, summary, tags) of every published article."""
+    rows = (Article.select(Article.id, Article.title, Article.summary, Article.tags)
+            .where(Article.status == Article.PUBLISHED).tuples())
+    return [(id_, title, summary, tuple(json.loads(tags or "[]"))) for id_, title, summary, tags in rows]
+
+
+def catalog_version() -> tuple:
+    """Changes whenever an article is added, edited, removed or changes status."""
+    return (Article.select(fn.COUNT(Article.id), fn.MAX(Article.updated_at), fn.SUM(Article.id))
+            .where(Article.status == Article.PUBLISHED).tuples().get())
+
+
+def articles_by_ids(ids: list[int]) -> dict[int, Article]:
+    return {a.id: a for a in Article.select().where(Article.id.in_(ids))} if ids else {}
+
+
+def popular_articles(limit: int) -> list[Article]:
+    """Most viewed published articles, newest first among equals."""
+    views = fn.COUNT(Event.id)
+    return list(Article.select(Article, views.alias("views"))
+                .join(Event, on=(Event.article_id == Article.id) & (Event.kind == "view"), join_type=JOIN.LEFT_OUTER)
+                .where(Article.status == Article.PUBLISHED)
+                .group_by(Article.id).order_by(views.desc(), Article.created_at.desc(), Article.id.desc())
+                .limit(limit))

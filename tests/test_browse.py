@@ -1,0 +1,110 @@
+"""Search -> pick -> read, on the demo catalog, as a follower types it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from catalog.importer import run_import
+from settings import ROOT
+from store import queries
+
+
+@pytest.fixture
+def demo_catalog(app):
+    with app.services.database.connection_context():
+        summary = run_import(ROOT / "content" / "demo", progress=False)
+    assert summary.ok
+    return summary
+
+
+def numbered(reply):
+    return re.findall(r"^(\d+)\. (.+)（(.+)）$", reply, flags=re.M)
+
+
+def test_search_lists_numbered_titles_with_prices(user, demo_catalog):
+    reply = user.says("机器学习")
+    rows = numbered(reply)
+    assert 1 <= len(rows) <= 5
+    assert rows[0][1] == "机器学习入门：从线性回归到过拟合" and rows[0][2] == "免费"
+    assert [n for n, _, _ in rows] == [str(i) for i in range(1, len(rows) + 1)]
+
+
+def test_typos_spaces_and_width_are_forgiven(user, demo_catalog):
+    assert numbered(user.says("深度 学习"))[0][1].startswith("深度学习基础")
+    assert numbered(user.says("ｐｙｔｈｏｎ编程技巧"))[0][1].startswith("Python编程技巧")
+
+
+def test_paging_continues_the_numbering(user, demo_catalog):
+    first = numbered(user.says("Python"))
+    assert len(first) == 5
+    second = numbered(user.says("下一页"))
+    assert second and second[0][0] == "6"
+    assert not {t for _, t, _ in first} & {t for _, t, _ in second}
+
+
+def test_pick_a_free_article_reads_it_in_parts(user, demo_catalog):
+    user.says("机器学习入门")
+    first = user.says("1")
+    assert first.startswith("【机器学习入门：从线性回归到过拟合】")
+    assert "继续" in first and len(first.encode()) <= 2000
+    parts = [first]
+    for _ in range(10):
+        if "回复「继续」" not in parts[-1]:
+            break
+        parts.append(user.says("继续"))
+    assert "全文完" in parts[-1]
+    assert all(len(p.encode()) <= 2000 for p in parts)
+    assert "已经读到最后" in user.says("继续")
+
+
+def test_a_paid_article_shows_only_its_preview(user, demo_catalog):
+    user.says("梯度下降")
+    text = user.says("1")
+    while "回复「继续」" in text:
+        text = user.says("继续")
+    assert "试读结束" in text and "9.9元" in text
+
+
+def test_out_of_range_number_is_explained(user, demo_catalog):
+    user.says("理财")
+    assert "请回复 1 到" in user.says("9")
+
+
+def test_no_result_suggests_popular_titles(user, demo_catalog):
+    user.says("机器学习")
+    user.says("1")  # one view makes it popular
+    reply = user.says("zzqx火星殖民")
+    assert "没有找到" in reply and "大家都在看" in reply and "机器学习入门" in reply
+
+
+def test_searches_and_views_are_recorded(app, user, demo_catalog):
+    user.says("理财")
+    user.says("1")
+    with app.services.database.connection_context():
+        recorded = [(e.kind, e.article_id, json.loads(e.payload)) for e in queries.events_of("o_user")]
+    kinds = [k for k, _, _ in recorded]
+    assert kinds.count("search") == 1 and kinds.count("view") == 1
+    search = next(p for k, _, p in recorded if k == "search")
+    assert search["query"] == "理财" and search["hits"] >= 1
+    assert next(a for k, a, _ in recorded if k == "view") is not None
+
+
+def test_cancel_from_results_and_reading(user, demo_catalog):
+    user.says("机器学习")
+    assert "已取消" in user.says("取消")
+    user.says("机器学习")
+    user.says("1")
+    assert "已取消" in user.says("取消")
+    assert "没有进行中" in user.says("取消")
+
+
+def test_catalog_changes_are_searchable_without_restart(app, user, demo_catalog):
+    from store.models import Article
+
+    assert "没有找到" in user.says("量子纠缠")
+    with app.services.database.connection_context():
+        Article.create(slug="quantum", title="量子纠缠入门", body="正文", price=0)
+    assert numbered(user.says("量子纠缠"))[0][1] == "量子纠缠入门"
