@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from catalog.text import fen_to_yuan_text, full_text, preview, split_for_chat, to_chat
 from dialogs import strings
-from dialogs.framework import STAY, Dialog, Result, Route, Text, Turn, any_text, number, words
+from dialogs.framework import STAY, Dialog, Result, Route, Text, Turn, any_text, number, prefix, words
 from search.catalog import catalog_search
 from store import catalog, queries
 
@@ -17,6 +17,7 @@ RESULTS = "browse:results"
 READING = "browse:reading"
 PAGE = 5
 POPULAR = 3
+COMMENT_LIMIT = 300
 
 
 def search(turn: Turn) -> Result:
@@ -62,6 +63,44 @@ def read_on(turn: Turn) -> Result:
     return Text(_with_continue(parts, index)), STAY
 
 
+def like(turn: Turn) -> Result:
+    article_id = turn.data["article"]
+    if queries.has_event(turn.user, queries.LIKE, article_id):
+        return Text(strings.ALREADY_LIKED), STAY
+    queries.record_event(turn.user, queries.LIKE, article_id=article_id)
+    return Text(strings.LIKED), STAY
+
+
+def comment(turn: Turn) -> Result:
+    text = turn.text.strip()[len("评论"):].strip(" :：")
+    if not text:
+        return Text(strings.COMMENT_EMPTY), STAY
+    if len(text) > COMMENT_LIMIT:
+        return Text(strings.COMMENT_TOO_LONG.format(limit=COMMENT_LIMIT)), STAY
+    queries.add_comment(turn.user, turn.data["article"], text)
+    return Text(strings.COMMENTED), STAY
+
+
+def show_comments(turn: Turn) -> Result:
+    comments = queries.recent_comments(turn.data["article"], limit=10)
+    if not comments:
+        return Text(strings.NO_COMMENTS), STAY
+    lines = [strings.COMMENTS_HEAD] + [
+        f"· {c.text}（{c.created_at:%m-%d}）" for c in comments]
+    return Text("\n".join(lines)), STAY
+
+
+def share(turn: Turn) -> Result:
+    article_id = turn.data["article"]
+    queries.record_event(turn.user, queries.SHARE, article_id=article_id)
+    return Text(strings.SHARE.format(url=turn.app.links.share(article_id, turn.openid))), STAY
+
+
+def open_first(command: str):
+    """「赞」 and friends outside an article: say what to do instead of searching for 「赞」."""
+    return lambda turn: (Text(strings.OPEN_FIRST.format(command=command)), STAY)
+
+
 def _parts(article) -> list[str]:
     """The readable text of an article in chat-sized parts, ending with how it continues."""
     if article.price:
@@ -102,12 +141,16 @@ def _no_result(query: str) -> str:
     return text
 
 
+ARTICLE_COMMANDS = [("赞", words("赞", "点赞", "👍"), like), ("评论", prefix("评论"), comment),
+                    ("看评论", words("看评论", "查看评论"), show_comments), ("分享", words("分享"), share)]
+
 DIALOG = Dialog(
     name="browse",
-    entry_points=[Route(any_text, search)],
+    entry_points=[Route(matches, open_first(name)) for name, matches, _ in ARTICLE_COMMANDS]
+    + [Route(any_text, search)],
     states={
         RESULTS: [Route(number, pick), Route(words("下一页", "更多"), next_page)],
-        READING: [Route(number, pick), Route(words("继续", "下一段"), read_on),
-                  Route(words("下一页", "更多"), next_page)],
+        READING: [Route(matches, step) for _, matches, step in ARTICLE_COMMANDS]
+        + [Route(number, pick), Route(words("继续", "下一段"), read_on), Route(words("下一页", "更多"), next_page)],
     },
 )

@@ -63,6 +63,7 @@ class Turn:
     is_admin: bool = False
     user: Any = None  # store.models.User
     message: Any = None  # the WeRoBot message, for what the fields above leave out
+    app: Any = None  # dialogs.context.AppContext: settings and link making, shared by every turn
 
 
 Matcher = Callable[[Turn], bool]

@@ -16,6 +16,7 @@ from typing import Any
 from werobot.replies import Article, ArticlesReply, TextReply
 
 from dialogs import strings
+from dialogs.context import AppContext
 from dialogs.framework import News, Reply, Router, Text, Turn
 from ops.logs import request_id
 from ops.metrics import Metrics
@@ -67,6 +68,7 @@ class Pipeline:
         self.database = database
         self.settings = settings
         self.metrics = metrics
+        self.context = AppContext.from_settings(settings)
 
     def handle(self, message: Any, started: float | None = None) -> str:
         """Return the plaintext reply XML (or "success"); never raises."""
@@ -122,6 +124,7 @@ class Pipeline:
             is_admin=openid in self.settings.admin.openids,
             user=user,
             message=message,
+            app=self.context,
         )
         return Session(turn, self.router)
 

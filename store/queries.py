@@ -8,11 +8,12 @@ from typing import Any
 
 from peewee import IntegrityError, fn
 
-from store.models import Credential, Event, Feedback, InboundMessage, User, utcnow
+from store.models import Comment, Credential, Event, Feedback, InboundMessage, User, utcnow
 
 # Behaviour kinds recorded per user.
 SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK, SEARCH = (
     "subscribe", "text", "click", "view", "scan", "feedback", "search")
+LIKE, COMMENT, SHARE, SHARE_OPEN, PURCHASE = "like", "comment", "share", "share_open", "purchase"
 
 
 def claim_message(key: str) -> bool:
@@ -77,6 +78,7 @@ def forget_user(openid: str) -> None:
         return
     Event.delete().where(Event.user == user).execute()
     Feedback.delete().where(Feedback.user == user).execute()
+    Comment.delete().where(Comment.user == user).execute()
     User.update(
         subscribed=False, unsubscribed_at=utcnow(), push_opt_out=True, referral_scene=None,
     ).where(User.id == user.id).execute()
@@ -118,3 +120,18 @@ def ping() -> None:
 def user_counts() -> dict[str, int]:
     return {"users": User.select().count(),
             "subscribed": User.select().where(User.subscribed == True).count()}  # noqa: E712
+
+
+def has_event(user: User, kind: str, article_id: int) -> bool:
+    return Event.select().where((Event.user == user) & (Event.kind == kind)
+                                & (Event.article_id == article_id)).exists()
+
+
+def add_comment(user: User, article_id: int, text: str) -> None:
+    Comment.create(user=user, article=article_id, text=text)
+    record_event(user, COMMENT, article_id=article_id)
+
+
+def recent_comments(article_id: int, limit: int) -> list:
+    return list(Comment.select(Comment, User).join(User).where(Comment.article == article_id)
+                .order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit))

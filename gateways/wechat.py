@@ -1,0 +1,299 @@
+"""The only code that calls WeChat's Official Account API (over wechatpy's WeChatClient).
+
+    gateway = WechatGateway(settings.wechat, state)
+    gateway.send_text(openid, "...")         # customer-service text, <= 2048 bytes
+    gateway.send_news(openid, title, description, url)
+    gateway.create_menu({"button": [...]})
+
+The access_token is shared by every process through the database (`Credential` row): readers take it
+from there; when it is missing or within 5 minutes of expiry, one process refreshes it under the state
+store's lock and the others find the new one after the lock (WeChat invalidates the previous token
+about 5 minutes after each new fetch, so uncoordinated refreshes break each other).
+
+Errors: every failure is a `WechatError` subclass. `OutsideWindow` (45015: the user's last action is too
+old), `QuotaExceeded` (45047), `InvalidToken` (40001/40014/42001, after one refresh and one retry),
+`WechatUnavailable` (network, timeout, HTTP error, -1 "system busy"). Nothing is retried after a network
+failure: a customer-service message that timed out may still have been delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any, Callable
+
+import requests
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
+
+from settings import WechatSettings
+from store import queries
+from store.models import utcnow
+from store.state import LockTimeout, StateStore, StateUnavailable
+
+log = logging.getLogger(__name__)
+
+CS_TEXT_LIMIT = 2048  # bytes; WeChat answers 45002 above it
+REFRESH_MARGIN = 300.0  # seconds before expiry when a token is refreshed
+LOCK_NAME = "access_token"
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+# ---------------------------------------------------------------- errors
+
+
+class WechatError(Exception):
+    """WeChat answered an errcode (or could not be reached: see WechatUnavailable)."""
+
+    def __init__(self, errcode: int | None, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class OutsideWindow(WechatError):
+    """45015: the user has not interacted recently enough for a customer-service message."""
+
+
+class QuotaExceeded(WechatError):
+    """45047: the customer-service quota opened by the user's last action is used up."""
+
+
+class InvalidToken(WechatError):
+    """40001/40014/42001 even after refreshing the access_token."""
+
+
+class WechatUnavailable(WechatError):
+    """Network failure, timeout, HTTP error or WeChat's -1 "system busy": try again later."""
+
+
+_BY_ERRCODE: dict[int, type[WechatError]] = {
+    45015: OutsideWindow,
+    45047: QuotaExceeded,
+    40001: InvalidToken,
+    40014: InvalidToken,
+    42001: InvalidToken,
+    -1: WechatUnavailable,
+}
+
+
+def error_for(errcode: int | None, errmsg: str) -> WechatError:
+    """The typed exception for an errcode (None: no usable answer at all)."""
+    if errcode is None:
+        return WechatUnavailable(None, errmsg)
+    return _BY_ERRCODE.get(errcode, WechatError)(errcode, errmsg)
+
+
+# ---------------------------------------------------------------- the shared token
+
+
+class CredentialStorage(SessionStorage):
+    """wechatpy's SessionStorage over the `Credential` table: one row per key, shared by processes."""
+
+    def __init__(self, now: Callable[[], dt.datetime] = utcnow) -> None:
+        self.now = now
+
+    def read(self, key: str) -> tuple[str | None, dt.datetime | None]:
+        """The stored value and its expiry, (None, None) when absent or emptied."""
+        row = queries.read_credential(key)
+        if row is None or not row.value:
+            return None, None
+        return row.value, row.expires_at
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value, expires_at = self.read(key)
+        return value if value and expires_at and expires_at > self.now() else default
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        queries.write_credential(key, value, self.now() + dt.timedelta(seconds=ttl or 7200))
+
+    def delete(self, key: str) -> None:
+        queries.write_credential(key, "", _EPOCH)
+
+
+class SharedToken:
+    """Read the token from storage; refresh it in one process at a time, double-checked under the lock."""
+
+    def __init__(self, storage: CredentialStorage, key: str, fetch: Callable[[], tuple[str, int]],
+                 state: StateStore, *, lock_timeout: float, lock_wait: float,
+                 margin: float = REFRESH_MARGIN) -> None:
+        self.storage = storage
+        self.key = key
+        self.fetch = fetch
+        self.state = state
+        self.lock_timeout = lock_timeout
+        self.lock_wait = lock_wait
+        self.margin = dt.timedelta(seconds=margin)
+
+    def get(self) -> str:
+        value, expires_at = self.storage.read(self.key)
+        if value and self._fresh(expires_at):
+            return value
+        return self.refresh(stale=value, rejected=False)
+
+    def refresh(self, stale: str | None, rejected: bool) -> str:
+        """A token newer than `stale`: another process's if it refreshed meanwhile, else a new fetch.
+
+        `rejected` means WeChat refused `stale` (never hand it out again); otherwise `stale` is only
+        near its expiry and may still serve when WeChat cannot be reached.
+        """
+        try:
+            with self.state.lock(LOCK_NAME, self.lock_timeout, self.lock_wait):
+                return self._refresh_locked(stale, rejected)
+        except LockTimeout:
+            log.warning("access_token lock busy, reading what the holder left")
+            return self._fallback(stale, rejected, "access_token refresh is held by another process")
+        except StateUnavailable:
+            log.warning("state store down: refreshing access_token without the lock")
+            return self._refresh_locked(stale, rejected)
+
+    def _refresh_locked(self, stale: str | None, rejected: bool) -> str:
+        value, expires_at = self.storage.read(self.key)
+        if value and value != stale and self._usable(expires_at):
+            return value  # another process refreshed while we waited for the lock
+        try:
+            token, expires_in = self.fetch()
+        except WechatUnavailable:
+            return self._fallback(stale, rejected, "access_token fetch failed")
+        self.storage.set(self.key, token, expires_in)
+        log.info("access_token refreshed", extra={"expires_in": expires_in})
+        return token
+
+    def _fallback(self, stale: str | None, rejected: bool, reason: str) -> str:
+        """Without a fresh token: a newer stored one, or the old one while it has not expired."""
+        value, expires_at = self.storage.read(self.key)
+        if value and self._usable(expires_at) and (value != stale or not rejected):
+            return value
+        raise WechatUnavailable(None, reason)
+
+    def _fresh(self, expires_at: dt.datetime | None) -> bool:
+        return expires_at is not None and expires_at - self.storage.now() > self.margin
+
+    def _usable(self, expires_at: dt.datetime | None) -> bool:
+        return expires_at is not None and expires_at > self.storage.now()
+
+
+# ---------------------------------------------------------------- wechatpy client
+
+
+class _Client(WeChatClient):
+    """wechatpy's client on a configurable base URL, with a timeout, without auto_retry (which can
+    recurse without end on 40001/42001); its access_token comes from the shared token."""
+
+    def __init__(self, wechat: WechatSettings, storage: CredentialStorage,
+                 session: requests.Session | None) -> None:
+        super().__init__(wechat.appid, wechat.appsecret, session=storage,
+                         timeout=wechat.http_timeout, auto_retry=False)
+        self.API_BASE_URL = wechat.api_base_url.rstrip("/") + "/cgi-bin/"
+        if session is not None:
+            self._http = session
+        self.token_source: Callable[[], str] | None = None
+
+    @property
+    def access_token(self) -> str:
+        """Used by wechatpy when a call carries no token of its own (the gateway always passes one)."""
+        if self.token_source is None:
+            raise RuntimeError("no token source")
+        return self.token_source()
+
+    def fetch_access_token(self) -> dict[str, Any]:
+        """GET /cgi-bin/token. The secret is in the URL, so errors never carry the request along."""
+        try:
+            response = self._http.get(self.API_BASE_URL + "token", timeout=self.timeout, params={
+                "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+        except requests.RequestException as exc:
+            raise WechatUnavailable(None, f"token fetch failed: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise WechatUnavailable(None, f"token fetch failed: HTTP {response.status_code}")
+        try:
+            result = response.json()
+        except ValueError:
+            raise WechatUnavailable(None, "token fetch failed: not JSON") from None
+        if not isinstance(result, dict):
+            raise WechatUnavailable(None, "token fetch failed: not a JSON object")
+        errcode = int(result.get("errcode") or 0)
+        if errcode or not result.get("access_token"):
+            raise error_for(errcode, str(result.get("errmsg", "no access_token")))
+        return result
+
+
+# ---------------------------------------------------------------- the gateway
+
+
+class WechatGateway:
+    def __init__(self, wechat: WechatSettings, state: StateStore, *, session: requests.Session | None = None,
+                 now: Callable[[], dt.datetime] = utcnow, lock_timeout: float | None = None,
+                 lock_wait: float | None = None, refresh_margin: float = REFRESH_MARGIN) -> None:
+        """`state` provides the lock; `session` may be injected (tests count its calls); `now` is the
+        naive-UTC clock the token's expiry is compared with."""
+        self.wechat = wechat
+        self.storage = CredentialStorage(now)
+        self.client = _Client(wechat, self.storage, session)
+        self.tokens = SharedToken(
+            self.storage, self.client.access_token_key, self._fetch_token, state,
+            lock_timeout=lock_timeout if lock_timeout is not None else 2 * wechat.http_timeout + 1,
+            lock_wait=lock_wait if lock_wait is not None else wechat.http_timeout + 1,
+            margin=refresh_margin,
+        )
+        self.client.token_source = self.tokens.get
+
+    # ------------------------------------------------------------ public API
+
+    def access_token(self) -> str:
+        return self.tokens.get()
+
+    def send_text(self, openid: str, content: str) -> None:
+        """A customer-service text. Longer than 2048 bytes -> ValueError (splitting is the caller's job)."""
+        if not content:
+            raise ValueError("empty customer-service text")
+        size = len(content.encode("utf-8"))
+        if size > CS_TEXT_LIMIT:
+            raise ValueError(f"customer-service text is {size} bytes, WeChat takes at most {CS_TEXT_LIMIT}")
+        self._call("message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": content}})
+
+    def send_news(self, openid: str, title: str, description: str, url: str, picurl: str = "") -> None:
+        """A customer-service news message with one article (WeChat allows one since 2018-10-12)."""
+        article = {"title": title, "description": description, "url": url, "picurl": picurl}
+        self._call("message/custom/send", {"touser": openid, "msgtype": "news", "news": {"articles": [article]}})
+
+    def create_menu(self, menu: dict[str, Any]) -> None:
+        self._call("menu/create", menu)
+
+    def close(self) -> None:
+        self.client._http.close()
+
+    # ------------------------------------------------------------ internals
+
+    def _fetch_token(self) -> tuple[str, int]:
+        result = self.client.fetch_access_token()
+        return str(result["access_token"]), int(result.get("expires_in") or 7200)
+
+    def _call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST with the shared token; on a token error refresh once and retry once."""
+        token = self.tokens.get()
+        try:
+            return self._post(endpoint, payload, token)
+        except InvalidToken as error:
+            log.warning("access_token rejected, refreshing", extra={"errcode": error.errcode})
+        token = self.tokens.refresh(stale=token, rejected=True)
+        return self._post(endpoint, payload, token)
+
+    def _post(self, endpoint: str, payload: dict[str, Any], token: str) -> dict[str, Any]:
+        try:
+            result = self.client.post(endpoint, data=payload, params={"access_token": token})
+        except WeChatClientException as exc:
+            if exc.errcode is None:  # an HTTP error status, not an errcode
+                status = getattr(exc.response, "status_code", "?")
+                raise self._error(endpoint, None, f"HTTP {status} calling {endpoint}") from None
+            raise self._error(endpoint, exc.errcode, exc.errmsg) from None
+        except requests.RequestException as exc:  # the URL carries the token: keep it out of the error
+            raise self._error(endpoint, None, f"{type(exc).__name__} calling {endpoint}") from None
+        if not isinstance(result, dict):
+            raise self._error(endpoint, None, f"{endpoint} answered something other than JSON")
+        return result
+
+    def _error(self, endpoint: str, errcode: int | None, errmsg: Any) -> WechatError:
+        error = error_for(int(errcode) if errcode is not None else None, str(errmsg))
+        log.warning("wechat call failed", extra={"endpoint": endpoint, "errcode": errcode})
+        return error
