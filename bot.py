@@ -12,7 +12,9 @@ from typing import Any, Callable
 import bottle
 
 import dialogs
+from gateways.wechat import WechatGateway
 from handlers.events import robot as default_robot
+from jobs.outbox import OutboxWorker
 from handlers.pipeline import Pipeline
 from handlers.webhook import MAX_BODY, Response, WechatEndpoint
 from ops.logs import new_request_id, request_id, setup_logging
@@ -21,6 +23,7 @@ from settings import Settings, SettingsError, generate_aes_key, load_settings
 from store.db import bind, open_database
 from store.migrations import migrate
 from store.state import Degrading, Keys, open_state_store
+from web import pages
 from web.health import health
 
 log = logging.getLogger("bot")
@@ -38,6 +41,8 @@ class Services:
     metrics: Metrics
     pipeline: Pipeline
     endpoint: WechatEndpoint
+    gateway: WechatGateway | None
+    outbox: OutboxWorker | None
 
 
 def build_services(settings: Settings, robot: Any = None) -> Services:
@@ -47,10 +52,12 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     keys = Keys(STATE_PREFIX, settings.wechat.appid)
     state = Degrading(open_state_store(settings.store.redis_url, keys))
     metrics = Metrics()
+    gateway = WechatGateway(settings.wechat, state) if settings.wechat.appsecret else None
+    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay) if gateway else None
     pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
-                        state=state, database=database, settings=settings, metrics=metrics)
+                        state=state, database=database, settings=settings, metrics=metrics, outbox=worker)
     endpoint = WechatEndpoint(settings, pipeline, metrics)
-    return Services(settings, database, state, metrics, pipeline, endpoint)
+    return Services(settings, database, state, metrics, pipeline, endpoint, gateway, worker)
 
 
 def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
@@ -68,6 +75,14 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
         started = time.monotonic()
         body = _read_capped(bottle.request)
         return _send(services.endpoint.receive(bottle.request.query, body, started))
+
+    @app.get("/read/<token>")
+    def read(token: str):
+        return _send(Response(*pages.reader(services.pipeline.context.links, token), "text/html; charset=utf-8"))
+
+    @app.get("/s/<token>")
+    def shared(token: str):
+        return _send(Response(*pages.shared(services.pipeline.context.links, token), "text/html; charset=utf-8"))
 
     @app.get("/healthz")
     def healthz():

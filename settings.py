@@ -79,6 +79,8 @@ class PushSettings:
 class BotSettings:
     strict_states: bool = False
     reply_deadline: float = 4.5
+    long_text: str = "customer_service"  # or "continue": later parts only on 「继续」
+    outbox_delay: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class Settings:
             raise SettingsError("site.secret_key is required (set BOT_SITE_SECRET_KEY)")
         if not self.store.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise SettingsError("store.database_url must start with sqlite:// or postgresql://")
+        if self.bot.long_text not in ("customer_service", "continue"):
+            raise SettingsError("bot.long_text must be customer_service or continue")
         if self.store.redis_url and not self.store.redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError("store.redis_url must start with redis:// (or be empty for memory)")
         return self

@@ -7,11 +7,13 @@ article: free ones in full, paid ones up to the preview marker. Long texts come 
 
 from __future__ import annotations
 
+import json
+
 from catalog.text import fen_to_yuan_text, full_text, preview, split_for_chat, to_chat
 from dialogs import strings
-from dialogs.framework import STAY, Dialog, Result, Route, Text, Turn, any_text, number, prefix, words
+from dialogs.framework import STAY, Dialog, News, Result, Route, Text, Turn, any_text, number, prefix, words
 from search.catalog import catalog_search
-from store import catalog, queries
+from store import catalog, outbox, queries
 
 RESULTS = "browse:results"
 READING = "browse:reading"
@@ -48,19 +50,37 @@ def pick(turn: Turn) -> Result:
     if article is None or article.status != article.PUBLISHED:
         return Text(strings.GONE), STAY
     queries.record_event(turn.user, queries.VIEW, article_id=article.id)
-    parts = _parts(article)
-    turn.data.update(article=article.id, parts=len(parts), part=1)
-    return Text(_with_continue(parts, 0)), READING
+    parts = [Text(part) for part in _parts(article)] + [_card(turn, article)]
+    turn.data.update(article=article.id, part=1)
+    if turn.app.settings.bot.long_text == "customer_service":
+        return parts, READING  # the first is the reply, the rest follow as customer-service messages
+    turn.data["parts"] = len(parts)
+    return _with_continue(parts, 0), READING
 
 
 def read_on(turn: Turn) -> Result:
+    """「继续」: the next part. In customer-service mode, whatever WeChat has not let through yet."""
+    if turn.app.settings.bot.long_text == "customer_service":
+        row = outbox.take_next_unsent(turn.user)
+        return (_from_outbox(row), STAY) if row else (Text(strings.NOTHING_TO_CONTINUE), STAY)
     article = catalog.articles_by_ids([turn.data.get("article", 0)]).get(turn.data.get("article", 0))
     index = turn.data.get("part", 0)
     if article is None or index >= turn.data.get("parts", 0):
         return Text(strings.NOTHING_TO_CONTINUE), STAY
-    parts = _parts(article)
+    parts = [Text(part) for part in _parts(article)] + [_card(turn, article)]
     turn.data["part"] = index + 1
-    return Text(_with_continue(parts, index)), STAY
+    return _with_continue(parts, index), STAY
+
+
+def _card(turn: Turn, article) -> News:
+    return News(article.title, article.summary, turn.app.links.reader(article.id, turn.openid))
+
+
+def _from_outbox(row) -> Text | News:
+    payload = json.loads(row.payload)
+    if row.kind == "news":
+        return News(payload["title"], payload["description"], payload["url"], payload.get("picurl", ""))
+    return Text(payload["content"])
 
 
 def like(turn: Turn) -> Result:
@@ -113,8 +133,12 @@ def _parts(article) -> list[str]:
     return split_for_chat(title + text, limit=2000 - len(strings.CONTINUE.encode()) - 2)
 
 
-def _with_continue(parts: list[str], index: int) -> str:
-    return parts[index] + ("\n\n" + strings.CONTINUE if index + 1 < len(parts) else "")
+def _with_continue(parts: list[Text | News], index: int) -> Text | News:
+    """Continue mode: a part with the hint to reply 「继续」, or the closing card as the last reply."""
+    part = parts[index]
+    if isinstance(part, Text) and index + 1 < len(parts):
+        return Text(part.content + "\n\n" + strings.CONTINUE)
+    return part
 
 
 def _listing(ids: list[int], start: int) -> str:

@@ -45,7 +45,8 @@ class News:
     picurl: str = ""
 
 
-Reply = Union[Text, News, None]  # None: nothing to say ("success")
+Reply = Union[Text, News, None, list]  # None: nothing to say ("success"); a list: the first is the
+# passive reply, the rest go out as customer-service messages right after
 Next = Union[str, _Marker]
 Result = tuple[Reply, Next]
 

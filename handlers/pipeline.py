@@ -21,7 +21,7 @@ from dialogs.framework import News, Reply, Router, Text, Turn
 from ops.logs import request_id
 from ops.metrics import Metrics
 from settings import Settings
-from store import queries
+from store import outbox, queries
 from store.db import transaction
 from store.state import Degrading, LockTimeout, Snapshot
 
@@ -59,15 +59,20 @@ class Session:
         return reply
 
 
+def _as_list(reply: Reply | list[Text | News]) -> list[Text | News | None]:
+    return list(reply) if isinstance(reply, list) and reply else [reply or None]
+
+
 class Pipeline:
     def __init__(self, *, robot: Any, router: Router, state: Degrading, database: Any,
-                 settings: Settings, metrics: Metrics) -> None:
+                 settings: Settings, metrics: Metrics, outbox: Any = None) -> None:
         self.robot = robot
         self.router = router
         self.state = state
         self.database = database
         self.settings = settings
         self.metrics = metrics
+        self.outbox = outbox  # jobs.outbox.OutboxWorker, or None where no customer-service API is set up
         self.context = AppContext.from_settings(settings)
 
     def handle(self, message: Any, started: float | None = None) -> str:
@@ -101,14 +106,30 @@ class Pipeline:
                 if not queries.claim_message(key):
                     raise _Duplicate(key)
                 session = self._session(message)
-                reply = self._dispatch(message, session)
+                first, *later = _as_list(self._dispatch(message, session))
+                deliver = False
                 if session.recorded:
                     self._record(message, session.turn)
-                rendered = self._render(reply, message)
+                    deliver = self._enqueue(session.turn.user, later)
+                rendered = self._render(first, message)
                 queries.store_reply(key, rendered)
             self.state.save(openid, Snapshot(session.next_state, session.turn.data), store.state_ttl)
         self.state.remember_reply(key, rendered, store.seen_ttl)
+        if deliver and self.outbox is not None:
+            self.outbox.kick(session.turn.user.id)
         return rendered
+
+    @staticmethod
+    def _enqueue(user: Any, later: list[Text | News]) -> bool:
+        """Replies after the first go out as customer-service messages; a new message also frees the
+        ones that waited for WeChat's window. True when there is something to deliver."""
+        for reply in later:
+            if isinstance(reply, News):
+                outbox.enqueue(user, "news", {"title": reply.title, "description": reply.description,
+                                              "url": reply.url, "picurl": reply.picurl})
+            else:
+                outbox.enqueue(user, "text", {"content": reply.content})
+        return bool(later) | bool(outbox.release_waiting(user))
 
     def _session(self, message: Any) -> Session:
         openid = message.source

@@ -12,7 +12,7 @@ from peewee import Database
 
 from store.db import is_postgres, transaction
 from store.models import (
-    Article, Comment, Credential, Event, Feedback, InboundMessage, SchemaVersion, Series, User,
+    Article, Comment, Credential, Event, Feedback, InboundMessage, Outbox, SchemaVersion, Series, User,
 )
 
 Migration = tuple[int, str, Callable[[Database], None]]
@@ -22,6 +22,8 @@ MIGRATIONS: list[Migration] = [
      lambda db: db.create_tables([User, Event, InboundMessage, Credential, Feedback])),
     (2, "catalog: series, articles, comments",
      lambda db: db.create_tables([Series, Article, Comment])),
+    (3, "outbox of customer-service messages",
+     lambda db: db.create_tables([Outbox])),
 ]
 
 _LOCK_ID = 7_302_114  # any constant: the advisory lock that serialises migrations on PostgreSQL

@@ -108,6 +108,27 @@ class Comment(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
+class Outbox(BaseModel):
+    """A message to a follower outside the passive reply, written in the transaction that decided it.
+
+    PENDING -> SENDING -> SENT; WAITING when WeChat refused for the 48 h window or quota (the user's next
+    message releases it); FAILED after the last retry. A user's rows go out in id order.
+    """
+
+    PENDING, SENDING, SENT, WAITING, FAILED = "pending", "sending", "sent", "waiting", "failed"
+
+    user = ForeignKeyField(User, backref="outbox", on_delete="CASCADE")
+    kind = CharField(max_length=16)  # text | news
+    payload = TextField()  # JSON
+    state = CharField(max_length=16, default=PENDING, index=True)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow, index=True)
+    claimed_at = DateTimeField(null=True)
+    last_error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     name = CharField(max_length=200)

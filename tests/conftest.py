@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from socketserver import ThreadingMixIn
@@ -95,8 +96,25 @@ def make_settings(backend: str, tmp_path: Path, request) -> Settings:
 
 
 @pytest.fixture(params=BACKENDS)
-def settings(request, tmp_path) -> Settings:
+def base_settings(request, tmp_path) -> Settings:
     return make_settings(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def sandbox(base_settings):
+    """WeChat's API on loopback for this test."""
+    from sandbox.api import SandboxServer
+
+    wechat = base_settings.wechat
+    server = SandboxServer(wechat.appid, wechat.appsecret, wechat.token, wechat.encoding_aes_key).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(base_settings, sandbox) -> Settings:
+    """Settings per backend, with the gateway pointed at the sandbox."""
+    return base_settings.replace(wechat={"api_base_url": sandbox.url})
 
 
 class LiveServer:
@@ -140,34 +158,32 @@ def live(app):
 
 
 class ChatUser:
-    """A follower chatting with the live bot over HTTP: `user.says("帮助")` returns the reply text."""
+    """A follower chatting with the live bot the way WeChat delivers it (safe mode, through the sandbox's
+    sender): `user.says("帮助")` returns the passive reply's text; `user.received()` what came after."""
 
-    _msg_ids = iter(range(10_000_000, 99_999_999))
+    def __init__(self, sender, sandbox, app, openid: str) -> None:
+        self.sender, self.sandbox, self.app, self.openid = sender, sandbox, app, openid
+        self._tick = int(time.time())
+        self._seen = 0
 
-    def __init__(self, live: LiveServer, token: str, openid: str) -> None:
-        self.live, self.token, self.openid = live, token, openid
-        self._tick = int(__import__("time").time())
-
-    def _send(self, xml: str) -> str | None:
-        from tests import wire
-
-        response = wire.post(self.live.url, self.token, xml)
-        assert response.status_code == 200, response.text
-        return wire.content(response)
+    def _check(self, result):
+        assert result.status == 200 and result.problem is None, (result.status, result.body, result.problem)
+        return result
 
     def says(self, text: str) -> str | None:
-        from tests import wire
+        return self._check(self.sender.text(self.openid, text)).content
 
-        return self._send(wire.text_xml(self.openid, text, next(self._msg_ids)))
+    def sends(self, text: str):
+        """The whole result: content, msg_type, articles (news cards)."""
+        return self._check(self.sender.text(self.openid, text))
 
-    def _event(self, event: str, key: str = "") -> str | None:
-        from tests import wire
-
+    def _event(self, event: str, key: str | None = None) -> str | None:
         self._tick += 1  # events are told apart by CreateTime: one per second, as WeChat stamps them
-        return self._send(wire.event_xml(self.openid, event, key, create_time=self._tick))
+        xml = self.sender.event_xml(self.openid, event, key, create_time=self._tick)
+        return self._check(self.sender.post(xml)).content
 
     def subscribes(self, scene: str = "") -> str | None:
-        return self._event("subscribe", f"qrscene_{scene}" if scene else "")
+        return self._event("subscribe", f"qrscene_{scene}" if scene else None)
 
     def unsubscribes(self) -> str | None:
         return self._event("unsubscribe")
@@ -181,12 +197,30 @@ class ChatUser:
     def scans(self, scene: str) -> str | None:
         return self._event("SCAN", scene)
 
+    def received(self) -> list[dict]:
+        """Customer-service messages that reached this user since the last call."""
+        worker = self.app.services.outbox
+        if worker is not None:
+            assert worker.wait_idle(15)
+        messages = self.sandbox.sent(self.openid)
+        new, self._seen = messages[self._seen:], len(messages)
+        return new
+
 
 @pytest.fixture
-def user(live, settings) -> ChatUser:
-    return ChatUser(live, settings.wechat.token, "o_user")
+def user(live, app, settings, sandbox) -> ChatUser:
+    return chat_user(live, app, settings, sandbox, "o_user")
 
 
 @pytest.fixture
-def admin(live, settings) -> ChatUser:
-    return ChatUser(live, settings.wechat.token, "o_admin")
+def admin(live, app, settings, sandbox) -> ChatUser:
+    return chat_user(live, app, settings, sandbox, "o_admin")
+
+
+def chat_user(live, app, settings, sandbox, openid: str) -> ChatUser:
+    from sandbox.sender import Sender
+
+    wechat = settings.wechat
+    sender = Sender(f"{live.url}/wechat", wechat.token, wechat.appid, wechat.encoding_aes_key, mode="safe",
+                    server=sandbox)
+    return ChatUser(sender, sandbox, app, openid)

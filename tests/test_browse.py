@@ -45,27 +45,66 @@ def test_paging_continues_the_numbering(user, demo_catalog):
     assert not {t for _, t, _ in first} & {t for _, t, _ in second}
 
 
-def test_pick_a_free_article_reads_it_in_parts(user, demo_catalog):
+def test_pick_a_free_article_the_rest_follows_as_customer_service_messages(user, demo_catalog):
     user.says("机器学习入门")
     first = user.says("1")
-    assert first.startswith("【机器学习入门：从线性回归到过拟合】")
-    assert "继续" in first and len(first.encode()) <= 2000
-    parts = [first]
+    assert first.startswith("【机器学习入门：从线性回归到过拟合】") and len(first.encode()) <= 2000
+    later = user.received()
+    texts = [m["content"] for m in later if m["msgtype"] == "text"]
+    assert texts and all(len(t.encode()) <= 2000 for t in texts)
+    assert "全文完" in texts[-1]
+    card = later[-1]
+    assert card["msgtype"] == "news" and len(card["articles"]) == 1
+    assert card["articles"][0]["title"] == "机器学习入门：从线性回归到过拟合"
+    assert "/read/" in card["articles"][0]["url"]
+    assert "已经读到最后" in user.says("继续")
+
+
+def test_what_the_quota_holds_back_comes_on_continue(user, sandbox, demo_catalog):
+    sandbox.fail_next("/cgi-bin/message/custom/send", 45047)
+    user.says("机器学习入门")
+    first = user.says("1")
+    assert user.received() == []  # WeChat refused: the parts wait
+    second = user.says("继续")
+    assert second and second != first and "全文完" not in first
+    rest = user.received()  # the new message reopened the window: what still waited goes out
+    assert rest and rest[-1]["msgtype"] == "news"
+
+
+@pytest.fixture
+def reader_in_continue_mode(settings, sandbox, request):
+    from bot import create_app
+    from tests.conftest import LiveServer, chat_user
+
+    app = create_app(settings.replace(bot={"long_text": "continue"}))
+    server = LiveServer(app)
+    request.addfinalizer(server.stop)
+    with app.services.database.connection_context():
+        run_import(ROOT / "content" / "demo", progress=False)
+    return chat_user(server, app, settings, sandbox, "o_reader")
+
+
+def test_continue_mode_pages_with_replies_and_ends_with_the_card(reader_in_continue_mode):
+    user = reader_in_continue_mode
+    user.says("机器学习入门")
+    parts = [user.sends("1")]
     for _ in range(10):
-        if "回复「继续」" not in parts[-1]:
+        if parts[-1].msg_type != "text" or "回复「继续」" not in parts[-1].content:
             break
-        parts.append(user.says("继续"))
-    assert "全文完" in parts[-1]
-    assert all(len(p.encode()) <= 2000 for p in parts)
+        parts.append(user.sends("继续"))
+    texts = [p.content for p in parts if p.msg_type == "text"]
+    assert len(texts) >= 2 and all(len(t.encode()) <= 2000 for t in texts)
+    assert "全文完" in texts[-1]
+    assert parts[-1].msg_type == "news" and "/read/" in parts[-1].articles[0]["url"]
+    assert user.received() == []  # nothing went as customer-service messages
     assert "已经读到最后" in user.says("继续")
 
 
 def test_a_paid_article_shows_only_its_preview(user, demo_catalog):
     user.says("梯度下降")
-    text = user.says("1")
-    while "回复「继续」" in text:
-        text = user.says("继续")
-    assert "试读结束" in text and "9.9元" in text
+    texts = [user.says("1")] + [m["content"] for m in user.received() if m["msgtype"] == "text"]
+    assert "试读结束" in texts[-1] and "9.9元" in texts[-1]
+    assert "全文完" not in "".join(texts)
 
 
 def test_out_of_range_number_is_explained(user, demo_catalog):

@@ -1,0 +1,105 @@
+"""Delivering the outbox through the WeChat gateway.
+
+The web process kicks `OutboxWorker` right after a message's transaction wrote rows, so the rest of an
+article follows the passive reply within a second; the clock's `deliver_ready` sweeps whatever is left
+(retries, rows released by a new message, a web process that died). Rows are claimed by a conditional
+update, so several processes never send one row twice; a process that dies mid-send leaves a SENDING row
+that `requeue_stuck` sends again (at least once: WeChat has no idempotency key for these messages).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError, WechatUnavailable
+from ops.logs import new_request_id
+from store import outbox
+from store.models import Outbox
+
+log = logging.getLogger(__name__)
+
+
+def send(gateway: Any, row: Outbox) -> None:
+    payload = json.loads(row.payload)
+    if row.kind == "news":
+        gateway.send_news(row.user.openid, payload["title"], payload["description"], payload["url"],
+                          payload.get("picurl", ""))
+    else:
+        gateway.send_text(row.user.openid, payload["content"])
+
+
+def deliver_user(gateway: Any, user_id: int) -> int:
+    """Send the user's due rows in order; stop at the first that cannot go now."""
+    sent = 0
+    while (row := outbox.claim_next(user_id)) is not None:
+        try:
+            send(gateway, row)
+        except (OutsideWindow, QuotaExceeded) as exc:
+            outbox.mark_waiting(row, str(exc))  # the user's next message reopens the window
+            return sent
+        except WechatUnavailable as exc:
+            outbox.mark_retry(row, str(exc))
+            return sent
+        except (WechatError, ValueError) as exc:
+            log.error("outbox row refused", extra={"row": row.id, "error": str(exc)})
+            outbox.mark_failed(row, str(exc))
+            continue
+        outbox.mark_sent(row)
+        sent += 1
+    return sent
+
+
+def deliver_ready(gateway: Any) -> int:
+    users = outbox.users_with_ready()
+    sent = sum(deliver_user(gateway, user_id) for user_id in users)
+    if users:
+        log.info("outbox sweep", extra={"users": len(users), "sent": sent})
+    return sent
+
+
+class OutboxWorker:
+    """One background thread per process, delivering for users whose messages just wrote rows.
+
+    `delay` lets the passive reply reach WeChat first, so the parts arrive in reading order.
+    """
+
+    def __init__(self, gateway: Any, database: Any, delay: float = 0.5) -> None:
+        self.gateway = gateway
+        self.database = database
+        self.delay = delay
+        self._queue: queue.Queue[tuple[float, int]] = queue.Queue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+
+    def kick(self, user_id: int) -> None:
+        self._idle.clear()
+        self._queue.put((time.monotonic() + self.delay, user_id))
+        with self._start:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+                self._thread.start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """For tests and shutdown: True once everything kicked so far was attempted."""
+        return self._idle.wait(timeout)
+
+    def _run(self) -> None:
+        while True:
+            due, user_id = self._queue.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            new_request_id()
+            try:
+                with self.database.connection_context():
+                    deliver_user(self.gateway, user_id)
+            except Exception:
+                log.exception("outbox delivery failed; the clock will retry", extra={"user": user_id})
+            finally:
+                if self._queue.empty():
+                    self._idle.set()
