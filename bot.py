@@ -217,6 +217,24 @@ def import_command(args: argparse.Namespace) -> int:
     return 0 if summary.ok else 1
 
 
+def menu_command(args: argparse.Namespace) -> int:
+    """Show the configured custom menu, or create it in WeChat through the gateway."""
+    import json
+
+    settings = _settings(args)
+    menu = {"button": settings.menu.buttons}
+    if args.action == "show":
+        print(json.dumps(menu, ensure_ascii=False, indent=2))
+        return 0
+    services = build_services(settings)
+    if services.gateway is None:
+        raise SettingsError("wechat.appsecret is required to create the menu (set BOT_WECHAT_APPSECRET)")
+    with services.database.connection_context():
+        services.gateway.create_menu(menu)
+    print(f"menu created: {', '.join(button['name'] for button in settings.menu.buttons)}")
+    return 0
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config)
 
@@ -245,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--strict", action="store_true", help="stop at the first bad row and load nothing")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(func=import_command)
+
+    menu = commands.add_parser("menu", help="show the custom menu from config.toml, or push it to WeChat")
+    menu.add_argument("action", choices=["show", "push"])
+    menu.set_defaults(func=menu_command)
 
     mig = commands.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=migrate_command)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import json
 import os
 import tomllib
 import typing
@@ -83,6 +84,20 @@ class BotSettings:
     outbox_delay: float = 0.5
 
 
+DEFAULT_MENU = [
+    {"type": "click", "name": "找内容", "key": "MENU_FIND"},
+    {"type": "click", "name": "我的", "key": "MENU_MINE"},
+    {"type": "click", "name": "帮助", "key": "MENU_HELP"},
+]
+
+
+@dataclass(frozen=True)
+class MenuSettings:
+    """The custom menu `python bot.py menu push` creates: WeChat's button objects, as in its API."""
+
+    buttons: list[dict] = field(default_factory=lambda: [dict(b) for b in DEFAULT_MENU])
+
+
 @dataclass(frozen=True)
 class Settings:
     wechat: WechatSettings = field(default_factory=WechatSettings)
@@ -92,6 +107,7 @@ class Settings:
     admin: AdminSettings = field(default_factory=AdminSettings)
     push: PushSettings = field(default_factory=PushSettings)
     bot: BotSettings = field(default_factory=BotSettings)
+    menu: MenuSettings = field(default_factory=MenuSettings)
 
     def replace(self, **sections: Mapping[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `s.replace(store={"redis_url": ""})`."""
@@ -184,6 +200,11 @@ def _coerce(key: str, kind: Any, value: Any) -> Any:
             if not isinstance(value, str):
                 raise ValueError
             return value
+        if kind == list[dict]:
+            items = json.loads(value) if isinstance(value, str) else value  # from the environment: JSON
+            if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+                raise ValueError
+            return [dict(item) for item in items]
         if typing.get_origin(kind) is list:
             items = value.split(",") if isinstance(value, str) else list(value)
             return [str(item).strip() for item in items if str(item).strip()]

@@ -11,7 +11,10 @@ import json
 
 from catalog.text import fen_to_yuan_text, full_text, preview, split_for_chat, to_chat
 from dialogs import strings
-from dialogs.framework import STAY, Dialog, News, Result, Route, Text, Turn, any_text, number, prefix, words
+from dialogs.framework import (
+    STAY, Dialog, News, Result, Route, Text, Turn, any_text, clicked, number, prefix, words,
+)
+from dialogs.home import MENU_FIND, MENU_MINE
 from search.catalog import catalog_search
 from store import catalog, outbox, queries
 
@@ -30,6 +33,34 @@ def search(turn: Turn) -> Result:
         return Text(_no_result(query)), STAY
     turn.data.update(query=query, ids=[h.id for h in hits])
     return Text(_listing(turn.data["ids"], start=0)), RESULTS
+
+
+def discover(turn: Turn) -> Result:
+    """「找内容」: the most read and the newest, numbered so a reply opens one."""
+    hot = catalog.popular_articles(POPULAR)
+    new = [a for a in catalog.newest_articles(POPULAR + len(hot)) if a.id not in {h.id for h in hot}][:POPULAR]
+    if not hot and not new:
+        return Text(strings.EMPTY_CATALOG), STAY
+    ids = [a.id for a in hot + new]
+    turn.data.update(ids=ids, query="")
+    lines = [strings.FIND_HOT] + _numbered(hot, 1) + [strings.FIND_NEW] + _numbered(new, len(hot) + 1)
+    return Text("\n".join(lines + [strings.FIND_HINT])), RESULTS
+
+
+def mine(turn: Turn) -> Result:
+    """「我的」: what the follower read and liked, numbered to reopen."""
+    push = strings.PUSH_OFF if turn.user.push_opt_out else strings.PUSH_ON
+    lines = [strings.MINE.format(since=f"{turn.user.first_seen:%Y-%m-%d}", push=push)]
+    viewed = catalog.articles_touched(turn.user, queries.VIEW, PAGE)
+    liked = [a for a in catalog.articles_touched(turn.user, queries.LIKE, PAGE) if a not in viewed]
+    if not viewed and not liked:
+        return Text("\n".join(lines + [strings.MINE_EMPTY])), STAY
+    turn.data.update(ids=[a.id for a in viewed + liked], query="")
+    if viewed:
+        lines += [strings.MINE_VIEWED] + _numbered(viewed, 1)
+    if liked:
+        lines += [strings.MINE_LIKED] + _numbered(liked, len(viewed) + 1)
+    return Text("\n".join(lines + [strings.MINE_HINT])), RESULTS
 
 
 def next_page(turn: Turn) -> Result:
@@ -141,13 +172,17 @@ def _with_continue(parts: list[Text | News], index: int) -> Text | News:
     return part
 
 
+def _numbered(articles: list, first: int) -> list[str]:
+    """One line per article: its number, the title exactly as stored, then the price or 免费."""
+    return [f"{n}. {a.title}（{_price(a.price)}）" for n, a in enumerate(articles, start=first)]
+
+
 def _listing(ids: list[int], start: int) -> str:
-    articles = catalog.articles_by_ids(ids[start:])
+    found = catalog.articles_by_ids(ids[start:])
     lines = [strings.RESULTS_HEAD]
     for number_, article_id in enumerate(ids[start:], start=start + 1):
-        article = articles.get(article_id)
-        if article is not None:
-            lines.append(f"{number_}. {article.title}（{_price(article.price)}）")
+        if article_id in found:
+            lines += _numbered([found[article_id]], number_)
     more = len(ids) - start == PAGE
     lines.append(strings.RESULTS_FOOT if more else strings.RESULTS_LAST)
     return "\n".join(lines)
@@ -170,7 +205,9 @@ ARTICLE_COMMANDS = [("赞", words("赞", "点赞", "👍"), like), ("评论", pr
 
 DIALOG = Dialog(
     name="browse",
-    entry_points=[Route(matches, open_first(name)) for name, matches, _ in ARTICLE_COMMANDS]
+    entry_points=[Route(clicked(MENU_FIND), discover), Route(words("找内容", "热门", "最新"), discover),
+                  Route(clicked(MENU_MINE), mine), Route(words("我的"), mine)]
+    + [Route(matches, open_first(name)) for name, matches, _ in ARTICLE_COMMANDS]
     + [Route(any_text, search)],
     states={
         RESULTS: [Route(number, pick), Route(words("下一页", "更多"), next_page)],

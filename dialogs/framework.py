@@ -65,6 +65,7 @@ class Turn:
     user: Any = None  # store.models.User
     message: Any = None  # the WeRoBot message, for what the fields above leave out
     app: Any = None  # dialogs.context.AppContext: settings and link making, shared by every turn
+    record: bool = True  # a step that just deleted the user's behaviour sets False: nothing is recorded
 
 
 Matcher = Callable[[Turn], bool]

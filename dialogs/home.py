@@ -1,4 +1,7 @@
-"""What works from anywhere: help, cancel, the menu keys, and the hint for what nothing understood."""
+"""What works from anywhere: help, cancel, and the hint for what nothing understood.
+
+The menu keys are declared here; 找内容 and 我的 open lists, so the browse dialog owns them.
+"""
 
 from __future__ import annotations
 
@@ -17,16 +20,6 @@ def cancel(turn: Turn) -> Result:
     return Text(strings.CANCELLED if turn.state else strings.NOTHING_TO_CANCEL), END
 
 
-def find(turn: Turn) -> Result:
-    return Text(strings.FIND), STAY
-
-
-def mine(turn: Turn) -> Result:
-    since = turn.user.first_seen.strftime("%Y-%m-%d")
-    push = strings.PUSH_OFF if turn.user.push_opt_out else strings.PUSH_ON
-    return Text(strings.MINE.format(since=since, push=push)), STAY
-
-
 def hint(turn: Turn) -> Result:
     """The last resort: nothing else matched."""
     return Text(strings.HINT if turn.kind == "text" else strings.NON_TEXT), STAY
@@ -36,6 +29,4 @@ GLOBAL_ROUTES = [
     Route(words("取消", "cancel", "退出"), cancel),
     Route(words("帮助", "help", "?", "菜单"), show_help),
     Route(clicked(MENU_HELP), show_help),
-    Route(clicked(MENU_FIND), find),
-    Route(clicked(MENU_MINE), mine),
 ]

@@ -27,7 +27,7 @@ def on_subscribe(message, session: Session) -> Reply:
 def on_unsubscribe(message, session: Session) -> Reply:
     """Pushes stop and profile and behaviour are deleted; WeChat shows no reply to this event."""
     queries.forget_user(session.turn.openid)
-    session.recorded = False
+    session.turn.record = False
     session.next_state = None
     return None
 

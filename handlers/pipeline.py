@@ -49,7 +49,6 @@ class Session:
     turn: Turn
     router: Router
     next_state: str | None = None
-    recorded: bool = True  # False once a handler deleted the user's behaviour (unsubscribe)
 
     def __post_init__(self) -> None:
         self.next_state = self.turn.state
@@ -107,10 +106,9 @@ class Pipeline:
                     raise _Duplicate(key)
                 session = self._session(message)
                 first, *later = _as_list(self._dispatch(message, session))
-                deliver = False
-                if session.recorded:
+                if session.turn.record:
                     self._record(message, session.turn)
-                    deliver = self._enqueue(session.turn.user, later)
+                deliver = self._enqueue(session.turn.user, later)
                 rendered = self._render(first, message)
                 queries.store_reply(key, rendered)
             self.state.save(openid, Snapshot(session.next_state, session.turn.data), store.state_ttl)

@@ -8,7 +8,8 @@ from typing import Any, Callable
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from jobs.housekeeping import prune_processed_messages
+from jobs.housekeeping import prune_processed_messages, requeue_stuck_outbox
+from jobs.outbox import deliver_ready
 from ops.logs import new_request_id
 
 log = logging.getLogger(__name__)
@@ -32,4 +33,10 @@ def build_scheduler(services: Any) -> BlockingScheduler:
     add = functools.partial(scheduler.add_job, coalesce=True, max_instances=1)
     add(_job(services.database, prune_processed_messages, services.settings), "interval", hours=1,
         id="prune_processed_messages")
+    add(_job(services.database, requeue_stuck_outbox), "interval", minutes=1, id="requeue_stuck_outbox")
+    if services.gateway is not None:
+        add(_job(services.database, deliver_ready, services.gateway), "interval", seconds=10, id="deliver_outbox")
+        # keep the shared access_token fresh here, so web workers only ever read it
+        add(_job(services.database, services.gateway.access_token), "interval", minutes=5,
+            id="refresh_access_token")
     return scheduler

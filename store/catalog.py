@@ -34,3 +34,19 @@ def popular_articles(limit: int) -> list[Article]:
                 .where(Article.status == Article.PUBLISHED)
                 .group_by(Article.id).order_by(views.desc(), Article.created_at.desc(), Article.id.desc())
                 .limit(limit))
+
+
+def newest_articles(limit: int) -> list[Article]:
+    return list(Article.select().where(Article.status == Article.PUBLISHED)
+                .order_by(Article.created_at.desc(), Article.id.desc()).limit(limit))
+
+
+def articles_touched(user, kind: str, limit: int) -> list[Article]:
+    """The user's articles by behaviour ("view", "like"...), most recent first, each once."""
+    latest = fn.MAX(Event.id)
+    rows = (Event.select(Event.article_id, latest.alias("latest"))
+            .where((Event.user == user) & (Event.kind == kind) & Event.article_id.is_null(False))
+            .group_by(Event.article_id).order_by(latest.desc()).limit(limit).tuples())
+    ids = [article_id for article_id, _ in rows]
+    found = articles_by_ids(ids)
+    return [found[i] for i in ids if i in found and found[i].status == Article.PUBLISHED]

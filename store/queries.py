@@ -71,17 +71,44 @@ def mark_subscribed(user: User, scene: str | None) -> bool:
     return first
 
 
-def forget_user(openid: str) -> None:
-    """Unsubscribe: delete profile and behaviour. Orders and purchases (accounting) are kept."""
-    user = find_user(openid)
-    if user is None:
-        return
+def delete_behaviour(user: User) -> None:
+    """「删除我的数据」: behaviour, comments, feedback and referral go. Orders and purchases (accounting) stay."""
     Event.delete().where(Event.user == user).execute()
     Feedback.delete().where(Feedback.user == user).execute()
     Comment.delete().where(Comment.user == user).execute()
-    User.update(
-        subscribed=False, unsubscribed_at=utcnow(), push_opt_out=True, referral_scene=None,
-    ).where(User.id == user.id).execute()
+    User.update(referral_scene=None).where(User.id == user.id).execute()
+
+
+def forget_user(openid: str) -> None:
+    """Unsubscribe: behaviour deleted as above, and pushes stop."""
+    user = find_user(openid)
+    if user is None:
+        return
+    delete_behaviour(user)
+    User.update(subscribed=False, unsubscribed_at=utcnow(), push_opt_out=True).where(User.id == user.id).execute()
+
+
+def data_held(user: User) -> dict:
+    events = (Event.select(Event.kind, fn.COUNT(Event.id)).where(Event.user == user)
+              .group_by(Event.kind).tuples())
+    return {"events": dict(events),
+            "comments": Comment.select().where(Comment.user == user).count(),
+            "feedback": Feedback.select().where(Feedback.user == user).count()}
+
+
+BEHAVIOUR = (VIEW, LIKE, COMMENT, SHARE, PURCHASE)
+
+
+def behaviour_vectors(openids: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """Each user's B_i vector: counts of view, like, comment, share and purchase (zeros included)."""
+    query = (Event.select(User.openid, Event.kind, fn.COUNT(Event.id))
+             .join(User).where(Event.kind.in_(BEHAVIOUR)).group_by(User.openid, Event.kind))
+    if openids is not None:
+        query = query.where(User.openid.in_(openids))
+    vectors: dict[str, dict[str, int]] = {}
+    for openid, kind, count in query.tuples():
+        vectors.setdefault(openid, dict.fromkeys(BEHAVIOUR, 0))[kind] = count
+    return vectors
 
 
 def record_event(user: User, kind: str, article_id: int | None = None, **payload: Any) -> Event:

@@ -147,3 +147,106 @@ def test_catalog_changes_are_searchable_without_restart(app, user, demo_catalog)
     with app.services.database.connection_context():
         Article.create(slug="quantum", title="量子纠缠入门", body="正文", price=0)
     assert numbered(user.says("量子纠缠"))[0][1] == "量子纠缠入门"
+
+
+def test_find_menu_lists_hot_and_new_and_a_number_opens_one(user, demo_catalog):
+    user.says("理财")
+    user.says("1")  # a view: 个人理财入门 is now the most read
+    reply = user.clicks("MENU_FIND")
+    assert "热门内容" in reply and "最新上架" in reply
+    rows = numbered(reply)
+    assert rows[0][1] == "个人理财入门：记账、应急金与复利"
+    assert len({t for _, t, _ in rows}) == len(rows)  # nothing listed twice
+    assert user.says("1").startswith("【个人理财入门")
+
+
+def test_mine_lists_what_i_read_and_liked(user, demo_catalog):
+    assert "还没有看过" in user.clicks("MENU_MINE")
+    user.says("梯度下降")
+    user.says("1")
+    user.says("赞")
+    reply = user.says("我的")
+    assert "最近看过" in reply and numbered(reply)[0][1].startswith("梯度下降")
+    assert user.says("1").startswith("【梯度下降")
+
+
+def test_like_once_comment_and_read_comments(app, user, demo_catalog):
+    assert "请先搜索并打开" in user.says("赞")
+    user.says("梯度下降")
+    user.says("1")
+    assert "已点赞" in user.says("赞")
+    assert "已经赞过" in user.says("赞")
+    assert "请在「评论」后面" in user.says("评论")
+    assert "已发布" in user.says("评论 讲得很清楚")
+    assert "讲得很清楚" in user.says("看评论")
+    with app.services.database.connection_context():
+        kinds = [e.kind for e in queries.events_of("o_user")]
+    assert kinds.count("like") == 1 and kinds.count("comment") == 1
+
+
+def test_share_link_opened_by_someone_else_is_credited_to_the_sharer(app, live, user, demo_catalog):
+    import requests
+
+    user.says("梯度下降")
+    user.says("1")
+    reply = user.says("分享")
+    url = re.search(r"http://\S+", reply).group(0)
+    page = requests.get(url.replace("http://127.0.0.1:8000", live.url), timeout=10)
+    assert page.status_code == 200 and "梯度下降" in page.text and "关注公众号" in page.text
+    forged = requests.get(live.url + "/s/" + "x" * 40, timeout=10)
+    assert forged.status_code == 403
+    with app.services.database.connection_context():
+        opened = [e for e in queries.events_of("o_user") if e.kind == "share_open"]
+    assert len(opened) == 1 and opened[0].article_id is not None
+
+
+def test_my_data_and_deleting_it_with_confirmation(app, user, demo_catalog):
+    user.says("梯度下降")
+    user.says("1")
+    user.says("评论 不错")
+    shown = user.says("我的数据")
+    assert "o_user" in shown and "评论 1 条" in shown and "view 1" in shown
+    assert "确认删除" in user.says("删除我的数据")
+    assert "未做改动" in user.says("算了")
+    with app.services.database.connection_context():
+        assert queries.events_of("o_user")
+    user.says("删除我的数据")
+    assert "已删除" in user.says("确认删除")
+    with app.services.database.connection_context():
+        assert queries.events_of("o_user") == []
+        assert queries.data_held(queries.find_user("o_user")) == {"events": {}, "comments": 0, "feedback": 0}
+
+
+def test_behaviour_vectors_count_each_kind(app, user, admin, demo_catalog):
+    user.says("梯度下降")
+    user.says("1")
+    user.says("赞")
+    user.says("评论 好")
+    user.says("分享")
+    admin.says("理财")
+    admin.says("1")
+    with app.services.database.connection_context():
+        vectors = queries.behaviour_vectors()
+    assert vectors["o_user"] == {"view": 1, "like": 1, "comment": 1, "share": 1, "purchase": 0}
+    assert vectors["o_admin"] == {"view": 1, "like": 0, "comment": 0, "share": 0, "purchase": 0}
+
+
+REACH = {  # how a follower gets into each declared state
+    "browse:results": ["机器学习"],
+    "browse:reading": ["机器学习", "1"],
+    "feedback:awaiting_text": ["反馈"],
+    "privacy:confirm_delete": ["删除我的数据"],
+}
+
+
+def test_every_state_is_reachable_and_cancel_leaves_it(app, user, demo_catalog):
+    from dialogs import DIALOGS
+
+    declared = {state for dialog in DIALOGS for state in dialog.states}
+    assert declared == set(REACH)
+    for state, steps in REACH.items():
+        for text in steps:
+            user.says(text)
+        assert app.services.state.load("o_user").state == state
+        assert "已取消" in user.says("取消")
+        assert app.services.state.load("o_user").state is None

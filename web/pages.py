@@ -16,7 +16,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def render(name: str, **values) -> str:
-    return bottle.template(str(TEMPLATES / f"{name}.tpl"), **values)
+    return bottle.template(name, template_lookup=[str(TEMPLATES)], **values)
 
 
 def _article_page(article: Article, whole: bool, notice: str) -> str:
