@@ -7,16 +7,15 @@ article: free ones in full, paid ones up to the preview marker. Long texts come 
 
 from __future__ import annotations
 
-import json
-
-from catalog.text import fen_to_yuan_text, full_text, preview, split_for_chat, to_chat
+from catalog.text import fen_to_yuan_text
 from dialogs import strings
 from dialogs.framework import (
     STAY, Dialog, News, Result, Route, Text, Turn, any_text, clicked, number, prefix, words,
 )
 from dialogs.home import MENU_FIND, MENU_MINE
+from dialogs.reading import article_messages, from_outbox, with_continue
 from search.catalog import catalog_search
-from store import catalog, outbox, queries
+from store import catalog, orders, outbox, queries
 
 RESULTS = "browse:results"
 READING = "browse:reading"
@@ -32,7 +31,7 @@ def search(turn: Turn) -> Result:
     if not hits:
         return Text(_no_result(query)), STAY
     turn.data.update(query=query, ids=[h.id for h in hits])
-    return Text(_listing(turn.data["ids"], start=0)), RESULTS
+    return Text(_listing(turn, turn.data["ids"], start=0)), RESULTS
 
 
 def discover(turn: Turn) -> Result:
@@ -43,7 +42,7 @@ def discover(turn: Turn) -> Result:
         return Text(strings.EMPTY_CATALOG), STAY
     ids = [a.id for a in hot + new]
     turn.data.update(ids=ids, query="")
-    lines = [strings.FIND_HOT] + _numbered(hot, 1) + [strings.FIND_NEW] + _numbered(new, len(hot) + 1)
+    lines = [strings.FIND_HOT] + _numbered(turn, hot, 1) + [strings.FIND_NEW] + _numbered(turn, new, len(hot) + 1)
     return Text("\n".join(lines + [strings.FIND_HINT])), RESULTS
 
 
@@ -57,9 +56,9 @@ def mine(turn: Turn) -> Result:
         return Text("\n".join(lines + [strings.MINE_EMPTY])), STAY
     turn.data.update(ids=[a.id for a in viewed + liked], query="")
     if viewed:
-        lines += [strings.MINE_VIEWED] + _numbered(viewed, 1)
+        lines += [strings.MINE_VIEWED] + _numbered(turn, viewed, 1)
     if liked:
-        lines += [strings.MINE_LIKED] + _numbered(liked, len(viewed) + 1)
+        lines += [strings.MINE_LIKED] + _numbered(turn, liked, len(viewed) + 1)
     return Text("\n".join(lines + [strings.MINE_HINT])), RESULTS
 
 
@@ -69,7 +68,7 @@ def next_page(turn: Turn) -> Result:
     if not hits:
         return Text(strings.NO_MORE), STAY
     turn.data["ids"] = shown + [h.id for h in hits]
-    return Text(_listing(turn.data["ids"], start=len(shown))), RESULTS
+    return Text(_listing(turn, turn.data["ids"], start=len(shown))), RESULTS
 
 
 def pick(turn: Turn) -> Result:
@@ -81,37 +80,30 @@ def pick(turn: Turn) -> Result:
     if article is None or article.status != article.PUBLISHED:
         return Text(strings.GONE), STAY
     queries.record_event(turn.user, queries.VIEW, article_id=article.id)
-    parts = [Text(part) for part in _parts(article)] + [_card(turn, article)]
+    parts = _messages(turn, article)
     turn.data.update(article=article.id, part=1)
     if turn.app.settings.bot.long_text == "customer_service":
         return parts, READING  # the first is the reply, the rest follow as customer-service messages
     turn.data["parts"] = len(parts)
-    return _with_continue(parts, 0), READING
+    return with_continue(parts, 0), READING
 
 
 def read_on(turn: Turn) -> Result:
     """「继续」: the next part. In customer-service mode, whatever WeChat has not let through yet."""
     if turn.app.settings.bot.long_text == "customer_service":
         row = outbox.take_next_unsent(turn.user)
-        return (_from_outbox(row), STAY) if row else (Text(strings.NOTHING_TO_CONTINUE), STAY)
+        return (from_outbox(row), STAY) if row else (Text(strings.NOTHING_TO_CONTINUE), STAY)
     article = catalog.articles_by_ids([turn.data.get("article", 0)]).get(turn.data.get("article", 0))
     index = turn.data.get("part", 0)
     if article is None or index >= turn.data.get("parts", 0):
         return Text(strings.NOTHING_TO_CONTINUE), STAY
-    parts = [Text(part) for part in _parts(article)] + [_card(turn, article)]
     turn.data["part"] = index + 1
-    return _with_continue(parts, index), STAY
+    return with_continue(_messages(turn, article), index), STAY
 
 
-def _card(turn: Turn, article) -> News:
-    return News(article.title, article.summary, turn.app.links.reader(article.id, turn.openid))
-
-
-def _from_outbox(row) -> Text | News:
-    payload = json.loads(row.payload)
-    if row.kind == "news":
-        return News(payload["title"], payload["description"], payload["url"], payload.get("picurl", ""))
-    return Text(payload["content"])
+def _messages(turn: Turn, article) -> list[Text | News]:
+    whole = not article.price or orders.owns_article(turn.user, article)
+    return article_messages(article, turn.openid, turn.app.links, whole)
 
 
 def like(turn: Turn) -> Result:
@@ -152,44 +144,28 @@ def open_first(command: str):
     return lambda turn: (Text(strings.OPEN_FIRST.format(command=command)), STAY)
 
 
-def _parts(article) -> list[str]:
-    """The readable text of an article in chat-sized parts, ending with how it continues."""
-    if article.price:
-        text = to_chat(preview(article.body)) + "\n\n" + strings.PREVIEW_END.format(
-            price=fen_to_yuan_text(article.price))
-    else:
-        text = to_chat(full_text(article.body)) + "\n\n" + strings.READ_END
-    title = f"【{article.title}】\n\n"
-    # leave room for the 「继续」 line under each part
-    return split_for_chat(title + text, limit=2000 - len(strings.CONTINUE.encode()) - 2)
+def _numbered(turn: Turn, articles: list, first: int) -> list[str]:
+    """One line per article: its number, the title exactly as stored, then the price, 免费 or 已购."""
+    return [f"{n}. {a.title}（{_label(turn, a)}）" for n, a in enumerate(articles, start=first)]
 
 
-def _with_continue(parts: list[Text | News], index: int) -> Text | News:
-    """Continue mode: a part with the hint to reply 「继续」, or the closing card as the last reply."""
-    part = parts[index]
-    if isinstance(part, Text) and index + 1 < len(parts):
-        return Text(part.content + "\n\n" + strings.CONTINUE)
-    return part
+def _label(turn: Turn, article) -> str:
+    if not article.price:
+        return strings.FREE
+    if orders.owns_article(turn.user, article):
+        return strings.OWNED
+    return fen_to_yuan_text(article.price)
 
 
-def _numbered(articles: list, first: int) -> list[str]:
-    """One line per article: its number, the title exactly as stored, then the price or 免费."""
-    return [f"{n}. {a.title}（{_price(a.price)}）" for n, a in enumerate(articles, start=first)]
-
-
-def _listing(ids: list[int], start: int) -> str:
+def _listing(turn: Turn, ids: list[int], start: int) -> str:
     found = catalog.articles_by_ids(ids[start:])
     lines = [strings.RESULTS_HEAD]
     for number_, article_id in enumerate(ids[start:], start=start + 1):
         if article_id in found:
-            lines += _numbered([found[article_id]], number_)
+            lines += _numbered(turn, [found[article_id]], number_)
     more = len(ids) - start == PAGE
     lines.append(strings.RESULTS_FOOT if more else strings.RESULTS_LAST)
     return "\n".join(lines)
-
-
-def _price(fen: int) -> str:
-    return fen_to_yuan_text(fen) if fen else strings.FREE
 
 
 def _no_result(query: str) -> str:

@@ -61,6 +61,7 @@ PREVIEW_END = "—— 试读结束 ——\n全文 {price}。"
 READ_END = "—— 全文完 ——"
 NOTHING_TO_CONTINUE = "已经读到最后了。发送关键词继续搜索吧。"
 FREE = "免费"
+OWNED = "已购"
 
 OPEN_FIRST = "请先搜索并打开一篇文章，再回复「{command}」。"
 LIKED = "已点赞，谢谢支持！"

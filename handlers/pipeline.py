@@ -17,6 +17,7 @@ from werobot.replies import Article, ArticlesReply, TextReply
 
 from dialogs import strings
 from dialogs.context import AppContext
+from dialogs.reading import outbox_payload
 from dialogs.framework import News, Reply, Router, Text, Turn
 from ops.logs import request_id
 from ops.metrics import Metrics
@@ -122,11 +123,7 @@ class Pipeline:
         """Replies after the first go out as customer-service messages; a new message also frees the
         ones that waited for WeChat's window. True when there is something to deliver."""
         for reply in later:
-            if isinstance(reply, News):
-                outbox.enqueue(user, "news", {"title": reply.title, "description": reply.description,
-                                              "url": reply.url, "picurl": reply.picurl})
-            else:
-                outbox.enqueue(user, "text", {"content": reply.content})
+            outbox.enqueue(user, *outbox_payload(reply))
         return bool(later) | bool(outbox.release_waiting(user))
 
     def _session(self, message: Any) -> Session:

@@ -12,7 +12,8 @@ from peewee import Database
 
 from store.db import is_postgres, transaction
 from store.models import (
-    Article, Comment, Credential, Event, Feedback, InboundMessage, Outbox, SchemaVersion, Series, User,
+    Article, Comment, Credential, Event, Feedback, InboundMessage, Order, Outbox, Purchase, SchemaVersion, Series,
+    User,
 )
 
 Migration = tuple[int, str, Callable[[Database], None]]
@@ -24,6 +25,8 @@ MIGRATIONS: list[Migration] = [
      lambda db: db.create_tables([Series, Article, Comment])),
     (3, "outbox of customer-service messages",
      lambda db: db.create_tables([Outbox])),
+    (4, "orders and purchases",
+     lambda db: db.create_tables([Order, Purchase])),
 ]
 
 _LOCK_ID = 7_302_114  # any constant: the advisory lock that serialises migrations on PostgreSQL

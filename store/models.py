@@ -129,6 +129,46 @@ class Outbox(BaseModel):
     sent_at = DateTimeField(null=True)
 
 
+class Order(BaseModel):
+    """CREATED -> PAID -> REFUNDED; CREATED -> CLOSED (-> PAID when a late SUCCESS arrives).
+
+    Every transition is a conditional update in store/orders.py; `amount` is in fen.
+    """
+
+    CREATED, PAID, CLOSED, REFUNDED = "created", "paid", "closed", "refunded"
+
+    out_trade_no = CharField(max_length=32, unique=True)
+    user = ForeignKeyField(User, backref="orders", on_delete="RESTRICT")
+    article = ForeignKeyField(Article, null=True, on_delete="SET NULL")
+    series = ForeignKeyField(Series, null=True, on_delete="SET NULL")
+    description = CharField(max_length=127)
+    amount = IntegerField()
+    state = CharField(max_length=16, default=CREATED, index=True)
+    prepay_id = CharField(max_length=64, null=True)
+    transaction_id = CharField(max_length=64, null=True)
+    refund_no = CharField(max_length=64, null=True)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    paid_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    refunded_at = DateTimeField(null=True)
+    next_query_at = DateTimeField(null=True, index=True)  # the reconciliation schedule of an open order
+    query_count = IntegerField(default=0)
+
+
+class Purchase(BaseModel):
+    """What a follower owns: an article, or a series (which covers its articles, later ones too)."""
+
+    user = ForeignKeyField(User, backref="purchases", on_delete="RESTRICT")
+    article = ForeignKeyField(Article, null=True, on_delete="SET NULL")
+    series = ForeignKeyField(Series, null=True, on_delete="SET NULL")
+    order = ForeignKeyField(Order, unique=True, on_delete="RESTRICT")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "article"), True), (("user", "series"), True))
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     name = CharField(max_length=200)
