@@ -32,6 +32,7 @@ class WechatSettings:
     appsecret: str = ""
     encoding_aes_key: str = ""
     api_base_url: str = "https://api.weixin.qq.com"
+    oauth_base_url: str = "https://open.weixin.qq.com"
     http_timeout: float = 3.0
 
 

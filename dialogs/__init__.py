@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs import admin, browse, feedback, home, privacy
+from dialogs import admin, browse, feedback, home, library, privacy, purchase
 from dialogs.framework import Dialog, Router
 
-DIALOGS: list[Dialog] = [admin.DIALOG, feedback.DIALOG, privacy.DIALOG, browse.DIALOG]  # browse last: it takes any text
+DIALOGS: list[Dialog] = [
+    admin.DIALOG, feedback.DIALOG, privacy.DIALOG, purchase.DIALOG, library.DIALOG, browse.DIALOG,
+]  # browse last: it takes any text
 
 
 def build_router(strict: bool = False) -> Router:

@@ -66,6 +66,7 @@ class Turn:
     message: Any = None  # the WeRoBot message, for what the fields above leave out
     app: Any = None  # dialogs.context.AppContext: settings and link making, shared by every turn
     record: bool = True  # a step that just deleted the user's behaviour sets False: nothing is recorded
+    carried: dict[str, Any] = field(default_factory=dict)  # on entering a dialog: the data it left behind
 
 
 Matcher = Callable[[Turn], bool]
@@ -140,8 +141,8 @@ class Router:
             turn.state, turn.data = None, {}
         for owner, route, entering in self._candidates(active, turn.state):
             if route.matches(turn):
-                if entering:  # a new dialog starts afresh: STAY from here means idle
-                    turn.state, turn.data = None, {}
+                if entering:  # a new dialog starts afresh (STAY means idle), seeing what was left behind
+                    turn.state, turn.data, turn.carried = None, {}, turn.data
                 reply, next_ = route.step(turn)
                 return reply, self._resolve(owner, next_, turn)
         reply, next_ = self.default(turn)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from urllib.parse import urlencode
 from typing import Any, Callable
 
 import requests
@@ -259,6 +260,30 @@ class WechatGateway:
 
     def create_menu(self, menu: dict[str, Any]) -> None:
         self._call("menu/create", menu)
+
+    def oauth_url(self, redirect_uri: str, state: str = "") -> str:
+        """Where an H5 page sends the browser to learn the visitor's openid (snsapi_base: no prompt)."""
+        query = urlencode({"appid": self.wechat.appid, "redirect_uri": redirect_uri, "response_type": "code",
+                           "scope": "snsapi_base", "state": state})
+        return f"{self.wechat.oauth_base_url.rstrip('/')}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+    def oauth_openid(self, code: str) -> str:
+        """Exchange the code WeChat appended to our redirect for the visitor's openid.
+
+        Done here rather than with wechatpy's WeChatOAuth, which sets no request timeout.
+        """
+        url = self.wechat.api_base_url.rstrip("/") + "/sns/oauth2/access_token"
+        params = {"appid": self.wechat.appid, "secret": self.wechat.appsecret, "code": code,
+                  "grant_type": "authorization_code"}
+        try:
+            response = self.client._http.get(url, params=params, timeout=self.wechat.http_timeout)
+            result = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise self._error("sns/oauth2/access_token", None, type(exc).__name__) from None
+        if not isinstance(result, dict) or result.get("errcode") or not result.get("openid"):
+            errcode = result.get("errcode") if isinstance(result, dict) else None
+            raise self._error("sns/oauth2/access_token", errcode, "no openid for this code")
+        return str(result["openid"])
 
     def close(self) -> None:
         self.client._http.close()

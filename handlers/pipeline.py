@@ -109,7 +109,7 @@ class Pipeline:
                 first, *later = _as_list(self._dispatch(message, session))
                 if session.turn.record:
                     self._record(message, session.turn)
-                deliver = self._enqueue(session.turn.user, later)
+                first, deliver = self._follow_ups(session.turn.user, first, later)
                 rendered = self._render(first, message)
                 queries.store_reply(key, rendered)
             self.state.save(openid, Snapshot(session.next_state, session.turn.data), store.state_ttl)
@@ -119,12 +119,21 @@ class Pipeline:
         return rendered
 
     @staticmethod
-    def _enqueue(user: Any, later: list[Text | News]) -> bool:
-        """Replies after the first go out as customer-service messages; a new message also frees the
-        ones that waited for WeChat's window. True when there is something to deliver."""
+    def _follow_ups(user: Any, first: Reply, later: list[Text | News]) -> tuple[Reply, bool]:
+        """Replies after the first go out as customer-service messages. A new message also reopens
+        WeChat's window for what waited; paid content among it is announced in this reply.
+        Returns the (possibly announced) first reply and whether there is anything to deliver."""
         for reply in later:
             outbox.enqueue(user, *outbox_payload(reply))
-        return bool(later) | bool(outbox.release_waiting(user))
+        released = outbox.release_waiting(user)
+        unlocks = outbox.pending_unlocks(user) if released else 0
+        if unlocks:
+            notice = strings.PENDING_UNLOCKS.format(count=unlocks)
+            if first is None:
+                first = Text(notice)
+            elif isinstance(first, Text):
+                first = Text(f"{notice}\n\n{first.content}")
+        return first, bool(later or released)
 
     def _session(self, message: Any) -> Session:
         openid = message.source

@@ -73,22 +73,22 @@ class OutboxWorker:
         self.database = database
         self.delay = delay
         self._queue: queue.Queue[tuple[float, int]] = queue.Queue()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._outstanding = 0  # kicked and not yet attempted
+        self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._start = threading.Lock()
 
     def kick(self, user_id: int) -> None:
-        self._idle.clear()
-        self._queue.put((time.monotonic() + self.delay, user_id))
-        with self._start:
+        with self._changed:
+            self._outstanding += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
                 self._thread.start()
+        self._queue.put((time.monotonic() + self.delay, user_id))
 
     def wait_idle(self, timeout: float) -> bool:
         """For tests and shutdown: True once everything kicked so far was attempted."""
-        return self._idle.wait(timeout)
+        with self._changed:
+            return self._changed.wait_for(lambda: self._outstanding == 0, timeout)
 
     def _run(self) -> None:
         while True:
@@ -101,5 +101,6 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox delivery failed; the clock will retry", extra={"user": user_id})
             finally:
-                if self._queue.empty():
-                    self._idle.set()
+                with self._changed:
+                    self._outstanding -= 1
+                    self._changed.notify_all()

@@ -6,7 +6,7 @@ import json
 
 from peewee import JOIN, fn
 
-from store.models import Article, Event
+from store.models import Article, Event, Series
 
 
 def published_for_search() -> list[tuple[int, str, str, tuple[str, ...]]]:
@@ -50,3 +50,16 @@ def articles_touched(user, kind: str, limit: int) -> list[Article]:
     ids = [article_id for article_id, _ in rows]
     found = articles_by_ids(ids)
     return [found[i] for i in ids if i in found and found[i].status == Article.PUBLISHED]
+
+
+def article(article_id: int) -> Article | None:
+    return Article.get_or_none(Article.id == article_id)
+
+
+def series(series_id: int) -> Series | None:
+    return Series.get_or_none(Series.id == series_id)
+
+
+def series_articles(series: Series) -> list[Article]:
+    return list(Article.select().where((Article.series == series) & (Article.status == Article.PUBLISHED))
+                .order_by(Article.created_at, Article.id))

@@ -9,6 +9,8 @@ from typing import Any
 from store.models import Outbox, User, utcnow
 
 RETRY_DELAYS = (5, 30, 120, 600, 3600)  # seconds after each failed attempt; then FAILED
+CHECK_ORDERS = "check_orders"  # not a message: query the user's open orders with WeChat Pay, then unlock
+MESSAGE_KINDS = ("text", "news")
 UNSENT = (Outbox.PENDING, Outbox.WAITING)
 
 
@@ -69,7 +71,9 @@ def release_waiting(user: User) -> int:
 
 def take_next_unsent(user: User) -> Outbox | None:
     """Hand the oldest unsent row to the passive reply instead (「继续」): it is then settled as SENT."""
-    for row in Outbox.select().where((Outbox.user == user) & Outbox.state.in_(UNSENT)).order_by(Outbox.id):
+    messages = Outbox.select().where((Outbox.user == user) & Outbox.state.in_(UNSENT)
+                                     & Outbox.kind.in_(MESSAGE_KINDS)).order_by(Outbox.id)
+    for row in messages:
         if Outbox.update(state=Outbox.SENT, sent_at=utcnow()).where(
                 (Outbox.id == row.id) & Outbox.state.in_(UNSENT)).execute():
             return row
@@ -80,6 +84,12 @@ def requeue_stuck(older_than: dt.timedelta) -> int:
     """Rows left SENDING by a crashed process go out again (at least once, never lost)."""
     return (Outbox.update(state=Outbox.PENDING)
             .where((Outbox.state == Outbox.SENDING) & (Outbox.claimed_at < utcnow() - older_than)).execute())
+
+
+def pending_unlocks(user: User) -> int:
+    """Unlock deliveries of paid orders that have not reached the user yet (counted by order)."""
+    rows = Outbox.select(Outbox.payload).where((Outbox.user == user) & Outbox.state.in_(UNSENT))
+    return len({json.loads(r.payload).get("unlock") for r in rows} - {None})
 
 
 def rows_of(user: User) -> list[Outbox]:

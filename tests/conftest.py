@@ -147,7 +147,10 @@ def start_live(app):
 def app(settings):
     from bot import create_app
 
-    return create_app(settings)
+    app = create_app(settings)
+    yield app
+    if app.services.outbox is not None:  # the models are bound per process: finish before the next test
+        assert app.services.outbox.wait_idle(15)
 
 
 @pytest.fixture

@@ -236,6 +236,9 @@ REACH = {  # how a follower gets into each declared state
     "browse:reading": ["机器学习", "1"],
     "feedback:awaiting_text": ["反馈"],
     "privacy:confirm_delete": ["删除我的数据"],
+    "purchase:confirm": ["梯度下降", "1", "购买"],
+    "purchase:awaiting_payment": ["梯度下降", "1", "购买", "确认"],
+    "library:listed": ["已购"],
 }
 
 
@@ -244,9 +247,22 @@ def test_every_state_is_reachable_and_cancel_leaves_it(app, user, demo_catalog):
 
     declared = {state for dialog in DIALOGS for state in dialog.states}
     assert declared == set(REACH)
+    own_something(app, "o_user", "python-tips")
     for state, steps in REACH.items():
         for text in steps:
             user.says(text)
         assert app.services.state.load("o_user").state == state
         assert "已取消" in user.says("取消")
         assert app.services.state.load("o_user").state is None
+
+
+def own_something(app, openid, slug):
+    """A paid order settled directly in the store (the payment paths have their own tests)."""
+    from store import orders
+    from store.models import Article, utcnow
+
+    with app.services.database.connection_context():
+        article = Article.get(Article.slug == slug)
+        user = queries.touch_user(openid)
+        order = orders.create(user, article, None, 100, article.title, 1800, utcnow())
+        assert orders.mark_paid(order, "tx-test", utcnow())

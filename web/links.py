@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 READ_MAX_AGE = 7 * 24 * 3600  # a reader link is bound to its openid and expires
+PAY_MAX_AGE = 24 * 3600  # longer than any order's timeout: the order itself says when it is too late
 
 
 class BadLink(ValueError):
@@ -28,6 +29,13 @@ class Links:
     def share(self, article_id: int, sharer: str) -> str:
         token = self._serializer("share").dumps({"a": article_id, "s": sharer})
         return f"{self.base_url}/s/{token}"
+
+    def pay(self, out_trade_no: str) -> str:
+        token = self._serializer("pay").dumps({"o": out_trade_no})
+        return f"{self.base_url}/pay/{token}"
+
+    def open_pay(self, token: str) -> str:
+        return str(self._load("pay", token, PAY_MAX_AGE)["o"])
 
     def open_reader(self, token: str) -> tuple[int, str]:
         data = self._load("read", token, READ_MAX_AGE)

@@ -1,0 +1,115 @@
+"""「购买」 -> confirmation -> order and pay link; 「我付了没解锁」. Graph: purchase.mmd.
+
+The order row is written here; its JSAPI prepay is created by the pay page when the buyer opens it
+(dialogs never touch the network), and a payment is settled only by payments/ from a verified
+notification or an order query.
+"""
+
+from __future__ import annotations
+
+from dialogs import strings
+from dialogs.framework import END, STAY, Dialog, News, Result, Route, Text, Turn, words
+from dialogs.reading import article_messages
+from catalog.text import fen_to_yuan_text
+from store import catalog, orders, outbox
+from store.models import utcnow
+
+CONFIRM = "purchase:confirm"
+AWAITING_PAYMENT = "purchase:awaiting_payment"
+
+
+def offer_article(turn: Turn) -> Result:
+    article = _carried_article(turn)
+    if article is None:
+        return Text(strings.BUY_OPEN_FIRST), END
+    if not article.price:
+        return Text(strings.BUY_FREE), END
+    if orders.owns_article(turn.user, article):
+        return Text(strings.BUY_OWNED.format(title=article.title)), END
+    text = strings.BUY_SUMMARY.format(title=article.title, price=fen_to_yuan_text(article.price),
+                                      unlocks=strings.BUY_UNLOCKS_ARTICLE)
+    series = article.series
+    if series is not None and series.price:
+        text += strings.BUY_SERIES_HINT.format(title=series.title, price=fen_to_yuan_text(series.price))
+    turn.data.update(article=article.id)
+    return Text(text), CONFIRM
+
+
+def offer_series(turn: Turn) -> Result:
+    article = _carried_article(turn)
+    if article is None:
+        return Text(strings.BUY_OPEN_FIRST), END
+    series = article.series
+    if series is None or not series.price:
+        return Text(strings.BUY_NO_SERIES), END
+    if orders.owns_series(turn.user, series):
+        return Text(strings.BUY_SERIES_OWNED.format(title=series.title)), END
+    count = len(catalog.series_articles(series))
+    turn.data.update(series=series.id)
+    return Text(strings.BUY_SUMMARY.format(
+        title=series.title, price=fen_to_yuan_text(series.price),
+        unlocks=strings.BUY_UNLOCKS_SERIES.format(count=count))), CONFIRM
+
+
+def place_order(turn: Turn) -> Result:
+    """One open order per user and item: asking again reuses it."""
+    article = catalog.article(turn.data["article"]) if "article" in turn.data else None
+    series = catalog.series(turn.data["series"]) if "series" in turn.data else None
+    item = article or series
+    now = utcnow()
+    order = orders.open_order(turn.user, article, series, now) or orders.create(
+        turn.user, article, series, item.price, item.title, turn.app.settings.pay.order_timeout, now)
+    turn.data.update(order=order.out_trade_no)
+    price = fen_to_yuan_text(order.amount)
+    minutes = max(1, int((order.expires_at - now).total_seconds() // 60))
+    card = News(strings.PAY_CARD_TITLE.format(price=price, title=item.title),
+                strings.PAY_CARD_DESC.format(minutes=minutes), turn.app.links.pay(order.out_trade_no))
+    return card, AWAITING_PAYMENT
+
+
+def remind(turn: Turn) -> Result:
+    return Text(strings.PAY_WAITING), STAY
+
+
+def check_payment(turn: Turn) -> Result:
+    """「我付了没解锁」: the query runs right after this message, outside the handler; the unlock
+    arrives as customer-service messages."""
+    if not orders.open_orders_of(turn.user):
+        return Text(strings.NO_OPEN_ORDERS), STAY
+    outbox.enqueue(turn.user, outbox.CHECK_ORDERS, {})
+    return Text(strings.CHECKING), STAY
+
+
+def unlock_messages(order, links) -> list[Text | News]:
+    """What a paid order sends to the chat: the article in full, or the list of the series."""
+    openid = order.user.openid
+    if order.article is not None:
+        return article_messages(order.article, openid, links, whole=True, head=strings.UNLOCKED_ARTICLE)
+    articles = catalog.series_articles(order.series)
+    lines = "\n".join(f"· {a.title}" for a in articles)
+    text = strings.UNLOCKED_SERIES.format(title=order.series.title, count=len(articles), lines=lines)
+    return [Text(text)]
+
+
+def refund_messages(order) -> list[Text]:
+    item = order.article or order.series
+    return [Text(strings.REFUNDED.format(order=order.out_trade_no, price=fen_to_yuan_text(order.amount),
+                                         title=item.title if item else ""))]
+
+
+def _carried_article(turn: Turn):
+    article_id = turn.carried.get("article")
+    return catalog.article(article_id) if article_id else None
+
+
+PAID_BUT_LOCKED = words("我付了没解锁", "付了没解锁", "支付了没解锁", "已支付", "我已支付")
+
+DIALOG = Dialog(
+    name="purchase",
+    entry_points=[Route(words("购买", "购买本文", "买"), offer_article), Route(words("购买专栏"), offer_series),
+                  Route(PAID_BUT_LOCKED, check_payment)],
+    states={
+        CONFIRM: [Route(words("确认", "确认购买", "好"), place_order)],
+        AWAITING_PAYMENT: [Route(PAID_BUT_LOCKED, check_payment), Route(words("购买", "支付"), remind)],
+    },
+)
