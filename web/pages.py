@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import bottle
 import markdown
 
 from catalog.text import fen_to_yuan_text, full_text, preview
-from store import catalog, queries
+from store import catalog, orders, queries
 from store.models import Article
 from web.links import BadLink, Links
+from web.visitor import Page, Visitors, in_wechat
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -31,34 +33,58 @@ def _published(article_id: int) -> Article | None:
     return article if article is not None and article.status != Article.DRAFT else None
 
 
-def reader(links: Links, token: str) -> tuple[int, str]:
-    """A reader link from the chat: bound to the openid it was made for, and expiring."""
-    try:
-        article_id, openid = links.open_reader(token)
-    except BadLink:
-        return 403, render("message", headline="链接无效或已过期", detail="请回到公众号对话中重新打开。")
-    article = _published(article_id)
-    if article is None:
-        return 404, render("message", headline="内容已下架", detail="这篇内容暂时无法阅读。")
-    user = queries.find_user(openid)
-    if user is not None:
-        queries.record_event(user, queries.VIEW, article_id=article.id, via="reader")
-    whole = not article.price
-    notice = "" if whole else f"试读结束。全文 {fen_to_yuan_text(article.price)}，回到公众号对话回复「购买」解锁。"
-    return 200, _article_page(article, whole, notice)
+class ContentPages:
+    def __init__(self, links: Links, visitors: Visitors) -> None:
+        self.links, self.visitors = links, visitors
+
+    def reader(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
+               user_agent: str) -> Page:
+        """A reader link from the chat, bound to its openid and expiring. A paid article is shown in
+        full only to that follower (checked through OAuth) while they own it."""
+        try:
+            article_id, openid = self.links.open_reader(token)
+        except BadLink:
+            return message(403, "链接无效或已过期", "请回到公众号对话中重新打开。")
+        article = _published(article_id)
+        if article is None:
+            return message(404, "内容已下架", "这篇内容暂时无法阅读。")
+        if not article.price:
+            self._record_view(openid, article)
+            return Page(200, _article_page(article, True, ""))
+        if not in_wechat(user_agent):
+            return Page(200, _article_page(article, False, "请在微信中打开本页阅读全文。"))
+        visitor = self.visitors.identify(url, query, cookies)
+        if isinstance(visitor, Page):
+            return visitor
+        user = queries.find_user(visitor)
+        owner = visitor == openid and user is not None and orders.owns_article(user, article)
+        if owner:
+            self._record_view(visitor, article)
+            return self.visitors.remember(Page(200, _article_page(article, True, "")), visitor)
+        notice = f"试读结束。全文 {fen_to_yuan_text(article.price)}，回到公众号对话回复「购买」解锁。"
+        return self.visitors.remember(Page(200, _article_page(article, False, notice)), visitor)
+
+    def shared(self, token: str) -> Page:
+        """A link a follower shared: the opening is credited to the sharer; the page is the preview."""
+        try:
+            article_id, sharer = self.links.open_share(token)
+        except BadLink:
+            return message(403, "链接无效", "请让分享者重新发送链接。")
+        article = _published(article_id)
+        if article is None:
+            return message(404, "内容已下架", "这篇内容暂时无法阅读。")
+        user = queries.find_user(sharer)
+        if user is not None:
+            queries.record_event(user, queries.SHARE_OPEN, article_id=article.id)
+        notice = f"关注公众号后发送「{article.title}」即可继续阅读。"
+        return Page(200, _article_page(article, not article.price, notice))
+
+    @staticmethod
+    def _record_view(openid: str, article: Article) -> None:
+        user = queries.find_user(openid)
+        if user is not None:
+            queries.record_event(user, queries.VIEW, article_id=article.id, via="reader")
 
 
-def shared(links: Links, token: str) -> tuple[int, str]:
-    """A link a follower shared: the opening is credited to the sharer; the page is the preview."""
-    try:
-        article_id, sharer = links.open_share(token)
-    except BadLink:
-        return 403, render("message", headline="链接无效", detail="请让分享者重新发送链接。")
-    article = _published(article_id)
-    if article is None:
-        return 404, render("message", headline="内容已下架", detail="这篇内容暂时无法阅读。")
-    user = queries.find_user(sharer)
-    if user is not None:
-        queries.record_event(user, queries.SHARE_OPEN, article_id=article.id)
-    notice = f"关注公众号后发送「{article.title}」即可继续阅读。"
-    return 200, _article_page(article, not article.price, notice)
+def message(status: int, headline: str, detail: str) -> Page:
+    return Page(status, render("message", headline=headline, detail=detail))

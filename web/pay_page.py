@@ -1,0 +1,101 @@
+"""`/pay/<token>`: the H5 pay page opened from the chat's pay card, and its status poll.
+
+The visitor must be the buyer (OAuth snsapi_base); the page calls WeixinJSBridge's
+getBrandWCPayRequest with a paySign from the gateway, then shows success only when the server says
+PAID (a notification or an order query settled it), never on the bridge's "ok" alone.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Mapping
+
+from catalog.text import fen_to_yuan_text
+from gateways.pay import PayError, PayUnavailable
+from store import orders
+from store.models import Order, utcnow
+from web.links import BadLink, Links
+from web.pages import message as _message, render
+from web.visitor import Page, Visitors, in_wechat
+
+POLL_QUERY_GAP = 2.0  # seconds between order queries one page's polling may cause
+
+
+class PayPages:
+    def __init__(self, links: Links, visitors: Visitors, pay: Any, reconciler: Any) -> None:
+        self.links, self.visitors, self.pay, self.reconciler = links, visitors, pay, reconciler
+        self._last_query: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def page(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
+             user_agent: str) -> Page:
+        order = self._order(token)
+        if isinstance(order, Page):
+            return order
+        if not in_wechat(user_agent):
+            return _message(200, "请在微信中打开", "复制链接，在微信中打开即可支付；或回到公众号对话点击支付卡片。")
+        visitor = self.visitors.identify(url, query, cookies)
+        if isinstance(visitor, Page):
+            return visitor
+        if visitor != order.user.openid:
+            return _message(403, "这不是您的订单", "请回到您自己的公众号对话中重新购买。")
+        return self.visitors.remember(self._for_state(order, token), visitor)
+
+    def status(self, token: str, cookies: Mapping[str, str]) -> Page:
+        order = self._order(token)
+        if isinstance(order, Page):
+            return order
+        visitor = self.visitors.identify("", {}, cookies)
+        if visitor != order.user.openid:
+            return Page(403, json.dumps({"error": "not your order"}), "application/json")
+        if order.state == Order.CREATED and order.prepay_id and self._may_query(order.out_trade_no):
+            try:
+                self.reconciler.reconcile_order(order)
+            except (PayError, PayUnavailable):
+                pass  # the page polls again; the clock's query job does not depend on it
+            order = orders.find(order.out_trade_no)
+        return Page(200, json.dumps({"state": order.state}), "application/json")
+
+    def _for_state(self, order: Order, token: str) -> Page:
+        if order.state == Order.PAID:
+            return _message(200, "✅ 已支付", "内容已发送到公众号对话中，返回对话即可阅读。")
+        if order.state != Order.CREATED or order.expires_at <= utcnow():
+            return _message(410, "订单已关闭", "请回到公众号对话重新购买。")
+        try:
+            prepay_id = order.prepay_id or self._prepay(order)
+            params = self.pay.jsapi_params(prepay_id)
+        except (PayError, PayUnavailable):
+            return _message(503, "支付服务暂时不可用", "请稍后刷新本页重试。")
+        status_url = f"{self.links.base_url}/pay/{token}/status"
+        body = render("pay", item=order.description, price=fen_to_yuan_text(order.amount),
+                      params_json=_script_json(params), status_json=_script_json(status_url))
+        return Page(200, body)
+
+    def _prepay(self, order: Order) -> str:
+        """Created when the buyer first opens the page (idempotent at WeChat Pay for the same order)."""
+        prepay_id = self.pay.create_jsapi(order.out_trade_no, order.description, order.amount,
+                                          order.user.openid, order.expires_at)
+        orders.set_prepay(order, prepay_id)
+        return prepay_id
+
+    def _order(self, token: str) -> Order | Page:
+        try:
+            order = orders.find(self.links.open_pay(token))
+        except BadLink:
+            return _message(403, "链接无效", "请回到公众号对话重新打开支付卡片。")
+        return order if order is not None else _message(404, "订单不存在", "请回到公众号对话重新购买。")
+
+    def _may_query(self, out_trade_no: str) -> bool:
+        now = time.monotonic()
+        with self._guard:
+            if now - self._last_query.get(out_trade_no, 0.0) < POLL_QUERY_GAP:
+                return False
+            self._last_query[out_trade_no] = now
+            return True
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe inside a <script> element."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
