@@ -12,19 +12,27 @@ from typing import Any, Callable
 import bottle
 
 import dialogs
+from dialogs.context import AppContext
+from gateways.pay import PayGateway
 from gateways.wechat import WechatGateway
 from handlers.events import robot as default_robot
-from jobs.outbox import OutboxWorker
 from handlers.pipeline import Pipeline
-from handlers.webhook import MAX_BODY, Response, WechatEndpoint
+from handlers.webhook import MAX_BODY, WechatEndpoint
+from jobs.outbox import OutboxWorker
+from payments.notify import NotifyEndpoint
+from payments.reconcile import Reconciler
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
 from settings import Settings, SettingsError, generate_aes_key, load_settings
 from store.db import bind, open_database
 from store.migrations import migrate
+from store.outbox import CHECK_ORDERS
 from store.state import Degrading, Keys, open_state_store
-from web import pages
 from web.health import health
+from web.http import HttpResponse
+from web.pages import ContentPages, message
+from web.pay_page import PayPages
+from web.visitor import Visitors
 
 log = logging.getLogger("bot")
 
@@ -41,23 +49,39 @@ class Services:
     metrics: Metrics
     pipeline: Pipeline
     endpoint: WechatEndpoint
-    gateway: WechatGateway | None
+    gateway: WechatGateway | None  # None without an appsecret: no customer-service messages, no OAuth
     outbox: OutboxWorker | None
+    pay: PayGateway | None  # None without a merchant id: buying is switched off
+    reconciler: Reconciler | None
+    notify: NotifyEndpoint | None
+    content_pages: ContentPages
+    pay_pages: PayPages | None
 
 
 def build_services(settings: Settings, robot: Any = None) -> Services:
     settings.check()
     database = bind(open_database(settings.store.database_url))
     migrate(database)
-    keys = Keys(STATE_PREFIX, settings.wechat.appid)
-    state = Degrading(open_state_store(settings.store.redis_url, keys))
+    state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
+    context = AppContext.from_settings(settings)
+    links, site = context.links, settings.site
     gateway = WechatGateway(settings.wechat, state) if settings.wechat.appsecret else None
-    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay) if gateway else None
+    pay = PayGateway(settings.pay, settings.wechat.appid, f"{links.base_url}/pay/notify") if settings.pay.mchid else None
+    reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
+    tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
+    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay, tasks) if gateway else None
     pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
-                        state=state, database=database, settings=settings, metrics=metrics, outbox=worker)
-    endpoint = WechatEndpoint(settings, pipeline, metrics)
-    return Services(settings, database, state, metrics, pipeline, endpoint, gateway, worker)
+                        state=state, database=database, settings=settings, metrics=metrics, outbox=worker,
+                        context=context)
+    visitors = Visitors(site.secret_key, gateway, secure=site.base_url.startswith("https://"))
+    notify = NotifyEndpoint(database, pay, links, settings.pay.mchid, settings.wechat.appid,
+                            kick=worker.kick if worker else None) if pay else None
+    return Services(
+        settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
+        pay, reconciler, notify, ContentPages(links, visitors),
+        PayPages(links, visitors, pay, reconciler) if pay and gateway else None,
+    )
 
 
 def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
@@ -65,33 +89,55 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
     app = bottle.Bottle()
     app.services = services
     app.install(_request_scope(services))
+    request = bottle.request
+
+    def page_args() -> tuple:
+        return request.url, request.query, request.cookies, request.get_header("User-Agent", "")
 
     @app.get("/wechat")
     def wechat_check():
-        return _send(services.endpoint.verify_get(bottle.request.query))
+        return _send(services.endpoint.verify_get(request.query))
 
     @app.post("/wechat")
     def wechat_message():
         started = time.monotonic()
-        body = _read_capped(bottle.request)
-        return _send(services.endpoint.receive(bottle.request.query, body, started))
+        return _send(services.endpoint.receive(request.query, _read_capped(request), started))
+
+    @app.post("/pay/notify")
+    def pay_notify():
+        if services.notify is None:
+            return _send(HttpResponse.json(503, {"code": "FAIL", "message": "payments are not configured"}))
+        headers = {name: value for name, value in request.headers.items()}
+        return _send(services.notify.receive(headers, _read_capped(request)))
+
+    @app.get("/pay/<token>")
+    def pay_page(token: str):
+        if services.pay_pages is None:
+            return _send(message(503, "支付尚未开通", "请稍后再试。"))
+        return _send(services.pay_pages.page(token, *page_args()))
+
+    @app.get("/pay/<token>/status")
+    def pay_status(token: str):
+        if services.pay_pages is None:
+            return _send(HttpResponse.json(503, {"error": "payments are not configured"}))
+        return _send(services.pay_pages.status(token, request.cookies))
 
     @app.get("/read/<token>")
     def read(token: str):
-        return _send(Response(*pages.reader(services.pipeline.context.links, token), "text/html; charset=utf-8"))
+        return _send(services.content_pages.reader(token, *page_args()))
 
     @app.get("/s/<token>")
     def shared(token: str):
-        return _send(Response(*pages.shared(services.pipeline.context.links, token), "text/html; charset=utf-8"))
+        return _send(services.content_pages.shared(token))
 
     @app.get("/healthz")
     def healthz():
         status, body = health(services.state)
-        return _send(Response(status, body, "application/json"))
+        return _send(HttpResponse(status, body, "application/json"))
 
     @app.get("/metrics")
     def metrics():
-        return _send(Response(200, services.metrics.render().decode(), services.metrics.content_type))
+        return _send(HttpResponse(200, services.metrics.render().decode(), services.metrics.content_type))
 
     return app
 
@@ -121,9 +167,11 @@ def _read_capped(request: bottle.BaseRequest) -> bytes:
     return stream.read(length) if length >= 0 else stream.read(MAX_BODY + 1)
 
 
-def _send(response: Response) -> str:
+def _send(response: HttpResponse) -> str:
     bottle.response.status = response.status
     bottle.response.content_type = response.content_type
+    for name, value in response.headers:
+        bottle.response.add_header(name, value)
     return response.body
 
 

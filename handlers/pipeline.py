@@ -65,7 +65,7 @@ def _as_list(reply: Reply | list[Text | News]) -> list[Text | News | None]:
 
 class Pipeline:
     def __init__(self, *, robot: Any, router: Router, state: Degrading, database: Any,
-                 settings: Settings, metrics: Metrics, outbox: Any = None) -> None:
+                 settings: Settings, metrics: Metrics, outbox: Any = None, context: AppContext | None = None) -> None:
         self.robot = robot
         self.router = router
         self.state = state
@@ -73,7 +73,7 @@ class Pipeline:
         self.settings = settings
         self.metrics = metrics
         self.outbox = outbox  # jobs.outbox.OutboxWorker, or None where no customer-service API is set up
-        self.context = AppContext.from_settings(settings)
+        self.context = context or AppContext.from_settings(settings)
 
     def handle(self, message: Any, started: float | None = None) -> str:
         """Return the plaintext reply XML (or "success"); never raises."""

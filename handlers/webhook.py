@@ -12,7 +12,6 @@ import hmac
 import logging
 import re
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import xmltodict
@@ -23,6 +22,7 @@ from werobot.parser import process_message
 from handlers.pipeline import NO_REPLY, Pipeline
 from ops.metrics import Metrics
 from settings import Settings
+from web.http import HttpResponse
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,6 @@ class Rejected(Exception):
         super().__init__(reason)
         self.status = status
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: str
-    content_type: str = "text/plain; charset=utf-8"
 
 
 def sign(*parts: str) -> str:
@@ -60,25 +53,25 @@ class WechatEndpoint:
         self.pipeline = pipeline
         self.metrics = metrics
 
-    def verify_get(self, query: Mapping[str, str]) -> Response:
+    def verify_get(self, query: Mapping[str, str]) -> HttpResponse:
         """WeChat's URL check: echo `echostr` back when the signature is ours."""
         try:
             self._check_signature(query)
         except Rejected as rejected:
             return self._reject(rejected)
-        return Response(200, query.get("echostr", ""))
+        return HttpResponse(200, query.get("echostr", ""))
 
-    def receive(self, query: Mapping[str, str], body: bytes, started: float) -> Response:
+    def receive(self, query: Mapping[str, str], body: bytes, started: float) -> HttpResponse:
         try:
             message, encrypted = self._verified_message(query, body)
         except Rejected as rejected:
             return self._reject(rejected)
         reply = self.pipeline.handle(message, started)
         if reply == NO_REPLY:
-            return Response(200, NO_REPLY)
+            return HttpResponse(200, NO_REPLY)
         if encrypted:
             reply = self.crypt.encrypt_message(reply)
-        return Response(200, reply, "application/xml; charset=utf-8")
+        return HttpResponse(200, reply, "application/xml; charset=utf-8")
 
     def _verified_message(self, query: Mapping[str, str], body: bytes) -> tuple[Any, bool]:
         if len(body) > MAX_BODY:
@@ -121,10 +114,10 @@ class WechatEndpoint:
             raise Rejected(400, "DOCTYPE and ENTITY are not allowed")
         return plain
 
-    def _reject(self, rejected: Rejected) -> Response:
+    def _reject(self, rejected: Rejected) -> HttpResponse:
         self.metrics.rejections.labels(rejected.reason).inc()
         log.warning("request rejected", extra={"status": rejected.status, "reason": rejected.reason})
-        return Response(rejected.status, rejected.reason)
+        return HttpResponse(rejected.status, rejected.reason)
 
 
 def _parse_xml(body: bytes) -> dict[str, Any]:

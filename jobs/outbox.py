@@ -14,8 +14,9 @@ import logging
 import queue
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
+from gateways.pay import PayUnavailable
 from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError, WechatUnavailable
 from ops.logs import new_request_id
 from store import outbox
@@ -24,7 +25,14 @@ from store.models import Outbox
 log = logging.getLogger(__name__)
 
 
-def send(gateway: Any, row: Outbox) -> None:
+Tasks = dict[str, Callable[[Outbox], None]]  # outbox kinds that are work, not messages (e.g. check_orders)
+RETRYABLE = (WechatUnavailable, PayUnavailable)
+
+
+def send(gateway: Any, row: Outbox, tasks: Tasks | None = None) -> None:
+    if tasks and row.kind in tasks:
+        tasks[row.kind](row)
+        return
     payload = json.loads(row.payload)
     if row.kind == "news":
         gateway.send_news(row.user.openid, payload["title"], payload["description"], payload["url"],
@@ -33,16 +41,16 @@ def send(gateway: Any, row: Outbox) -> None:
         gateway.send_text(row.user.openid, payload["content"])
 
 
-def deliver_user(gateway: Any, user_id: int) -> int:
+def deliver_user(gateway: Any, user_id: int, tasks: Tasks | None = None) -> int:
     """Send the user's due rows in order; stop at the first that cannot go now."""
     sent = 0
     while (row := outbox.claim_next(user_id)) is not None:
         try:
-            send(gateway, row)
+            send(gateway, row, tasks)
         except (OutsideWindow, QuotaExceeded) as exc:
             outbox.mark_waiting(row, str(exc))  # the user's next message reopens the window
             return sent
-        except WechatUnavailable as exc:
+        except RETRYABLE as exc:
             outbox.mark_retry(row, str(exc))
             return sent
         except (WechatError, ValueError) as exc:
@@ -54,9 +62,9 @@ def deliver_user(gateway: Any, user_id: int) -> int:
     return sent
 
 
-def deliver_ready(gateway: Any) -> int:
+def deliver_ready(gateway: Any, tasks: Tasks | None = None) -> int:
     users = outbox.users_with_ready()
-    sent = sum(deliver_user(gateway, user_id) for user_id in users)
+    sent = sum(deliver_user(gateway, user_id, tasks) for user_id in users)
     if users:
         log.info("outbox sweep", extra={"users": len(users), "sent": sent})
     return sent
@@ -68,8 +76,9 @@ class OutboxWorker:
     `delay` lets the passive reply reach WeChat first, so the parts arrive in reading order.
     """
 
-    def __init__(self, gateway: Any, database: Any, delay: float = 0.5) -> None:
+    def __init__(self, gateway: Any, database: Any, delay: float = 0.5, tasks: Tasks | None = None) -> None:
         self.gateway = gateway
+        self.tasks = tasks or {}
         self.database = database
         self.delay = delay
         self._queue: queue.Queue[tuple[float, int]] = queue.Queue()
@@ -97,7 +106,7 @@ class OutboxWorker:
             new_request_id()
             try:
                 with self.database.connection_context():
-                    deliver_user(self.gateway, user_id)
+                    deliver_user(self.gateway, user_id, self.tasks)
             except Exception:
                 log.exception("outbox delivery failed; the clock will retry", extra={"user": user_id})
             finally:

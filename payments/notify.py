@@ -7,26 +7,20 @@ the commit answers non-2xx, so WeChat Pay retries on its schedule; a repeat afte
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from gateways.pay import BadNotification
 from payments.fulfil import Mismatch, Paid, settle_paid, settle_refund
 from store.models import Order, utcnow
+from web.http import HttpResponse
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: str = ""
-
-    @classmethod
-    def fail(cls, status: int, message: str) -> Answer:
-        return cls(status, json.dumps({"code": "FAIL", "message": message}, ensure_ascii=False))
+def _fail(status: int, message: str) -> HttpResponse:
+    """WeChat Pay's failure answer; any non-2xx makes it retry."""
+    return HttpResponse.json(status, {"code": "FAIL", "message": message})
 
 
 class NotifyEndpoint:
@@ -35,23 +29,23 @@ class NotifyEndpoint:
         self.mchid, self.appid = mchid, appid
         self.kick = kick  # wakes the outbox worker for the buyer, so the unlock goes out at once
 
-    def receive(self, headers: Mapping[str, str], body: bytes) -> Answer:
+    def receive(self, headers: Mapping[str, str], body: bytes) -> HttpResponse:
         try:
             note = self.pay.parse_notification(headers, body)
         except BadNotification as exc:
             log.warning("pay notification refused", extra={"reason": str(exc)})
-            return Answer.fail(401, str(exc))
+            return _fail(401, str(exc))
         try:
             order = self._settle(note.event_type, note.resource)
         except Mismatch as exc:
             log.error("verified pay notification does not match our order", extra={"problem": str(exc)})
-            return Answer.fail(400, str(exc))
+            return _fail(400, str(exc))
         except Exception:
             log.exception("settling a pay notification failed; WeChat Pay will retry")
-            return Answer.fail(500, "internal error")
+            return _fail(500, "internal error")
         if order is not None and self.kick is not None:
             self.kick(order.user_id)
-        return Answer(204)
+        return HttpResponse(204)
 
     def _settle(self, event_type: str, resource: Mapping[str, Any]) -> Order | None:
         if event_type == "TRANSACTION.SUCCESS":

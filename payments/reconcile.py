@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from gateways.pay import OrderAlreadyPaid, PayError
+from gateways.pay import OrderAlreadyPaid, OrderNotFound
 from payments.fulfil import Mismatch, Paid, settle_closed, settle_paid, settle_refund
 from store import orders
 from store.models import Order, User, utcnow
@@ -36,9 +36,7 @@ class Reconciler:
         now = self.now()
         try:
             trade = self.pay.query(order.out_trade_no)
-        except PayError as exc:
-            if exc.code != "ORDER_NOT_EXIST":  # never reached WeChat Pay (no prepay yet): keep waiting
-                raise
+        except OrderNotFound:  # never reached WeChat Pay (the pay page was not opened): nothing to settle
             trade = None
         if trade is not None and trade.trade_state in ("SUCCESS", "REFUND"):
             self._settle(order.out_trade_no, trade)
@@ -72,9 +70,8 @@ class Reconciler:
         except OrderAlreadyPaid:  # paid while we decided to close: the payment wins
             self._settle(order.out_trade_no, self.pay.query(order.out_trade_no))
             return
-        except PayError as exc:
-            if exc.code != "ORDER_NOT_EXIST":
-                raise
+        except OrderNotFound:
+            pass  # never created at WeChat Pay: closing ours is all there is to do
         settle_closed(self.database, order, now)
 
     def _settle(self, out_trade_no: str, trade: Any) -> None:

@@ -12,7 +12,8 @@ from catalog.text import fen_to_yuan_text, full_text, preview
 from store import catalog, orders, queries
 from store.models import Article
 from web.links import BadLink, Links
-from web.visitor import Page, Visitors, in_wechat
+from web.http import HttpResponse
+from web.visitor import Visitors, in_wechat
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,7 +39,7 @@ class ContentPages:
         self.links, self.visitors = links, visitors
 
     def reader(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
-               user_agent: str) -> Page:
+               user_agent: str) -> HttpResponse:
         """A reader link from the chat, bound to its openid and expiring. A paid article is shown in
         full only to that follower (checked through OAuth) while they own it."""
         try:
@@ -50,21 +51,21 @@ class ContentPages:
             return message(404, "内容已下架", "这篇内容暂时无法阅读。")
         if not article.price:
             self._record_view(openid, article)
-            return Page(200, _article_page(article, True, ""))
+            return HttpResponse.html(200, _article_page(article, True, ""))
         if not in_wechat(user_agent):
-            return Page(200, _article_page(article, False, "请在微信中打开本页阅读全文。"))
+            return HttpResponse.html(200, _article_page(article, False, "请在微信中打开本页阅读全文。"))
         visitor = self.visitors.identify(url, query, cookies)
-        if isinstance(visitor, Page):
+        if isinstance(visitor, HttpResponse):
             return visitor
         user = queries.find_user(visitor)
         owner = visitor == openid and user is not None and orders.owns_article(user, article)
         if owner:
             self._record_view(visitor, article)
-            return self.visitors.remember(Page(200, _article_page(article, True, "")), visitor)
+            return self.visitors.remember(HttpResponse.html(200, _article_page(article, True, "")), visitor)
         notice = f"试读结束。全文 {fen_to_yuan_text(article.price)}，回到公众号对话回复「购买」解锁。"
-        return self.visitors.remember(Page(200, _article_page(article, False, notice)), visitor)
+        return self.visitors.remember(HttpResponse.html(200, _article_page(article, False, notice)), visitor)
 
-    def shared(self, token: str) -> Page:
+    def shared(self, token: str) -> HttpResponse:
         """A link a follower shared: the opening is credited to the sharer; the page is the preview."""
         try:
             article_id, sharer = self.links.open_share(token)
@@ -77,7 +78,7 @@ class ContentPages:
         if user is not None:
             queries.record_event(user, queries.SHARE_OPEN, article_id=article.id)
         notice = f"关注公众号后发送「{article.title}」即可继续阅读。"
-        return Page(200, _article_page(article, not article.price, notice))
+        return HttpResponse.html(200, _article_page(article, not article.price, notice))
 
     @staticmethod
     def _record_view(openid: str, article: Article) -> None:
@@ -86,5 +87,5 @@ class ContentPages:
             queries.record_event(user, queries.VIEW, article_id=article.id, via="reader")
 
 
-def message(status: int, headline: str, detail: str) -> Page:
-    return Page(status, render("message", headline=headline, detail=detail))
+def message(status: int, headline: str, detail: str) -> HttpResponse:
+    return HttpResponse.html(status, render("message", headline=headline, detail=detail))

@@ -18,7 +18,8 @@ from store import orders
 from store.models import Order, utcnow
 from web.links import BadLink, Links
 from web.pages import message as _message, render
-from web.visitor import Page, Visitors, in_wechat
+from web.http import HttpResponse
+from web.visitor import Visitors, in_wechat
 
 POLL_QUERY_GAP = 2.0  # seconds between order queries one page's polling may cause
 
@@ -30,35 +31,35 @@ class PayPages:
         self._guard = threading.Lock()
 
     def page(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
-             user_agent: str) -> Page:
+             user_agent: str) -> HttpResponse:
         order = self._order(token)
-        if isinstance(order, Page):
+        if isinstance(order, HttpResponse):
             return order
         if not in_wechat(user_agent):
             return _message(200, "请在微信中打开", "复制链接，在微信中打开即可支付；或回到公众号对话点击支付卡片。")
         visitor = self.visitors.identify(url, query, cookies)
-        if isinstance(visitor, Page):
+        if isinstance(visitor, HttpResponse):
             return visitor
         if visitor != order.user.openid:
             return _message(403, "这不是您的订单", "请回到您自己的公众号对话中重新购买。")
         return self.visitors.remember(self._for_state(order, token), visitor)
 
-    def status(self, token: str, cookies: Mapping[str, str]) -> Page:
+    def status(self, token: str, cookies: Mapping[str, str]) -> HttpResponse:
         order = self._order(token)
-        if isinstance(order, Page):
+        if isinstance(order, HttpResponse):
             return order
         visitor = self.visitors.identify("", {}, cookies)
         if visitor != order.user.openid:
-            return Page(403, json.dumps({"error": "not your order"}), "application/json")
+            return HttpResponse.json(403, {"error": "not your order"})
         if order.state == Order.CREATED and order.prepay_id and self._may_query(order.out_trade_no):
             try:
                 self.reconciler.reconcile_order(order)
             except (PayError, PayUnavailable):
                 pass  # the page polls again; the clock's query job does not depend on it
             order = orders.find(order.out_trade_no)
-        return Page(200, json.dumps({"state": order.state}), "application/json")
+        return HttpResponse.json(200, {"state": order.state})
 
-    def _for_state(self, order: Order, token: str) -> Page:
+    def _for_state(self, order: Order, token: str) -> HttpResponse:
         if order.state == Order.PAID:
             return _message(200, "✅ 已支付", "内容已发送到公众号对话中，返回对话即可阅读。")
         if order.state != Order.CREATED or order.expires_at <= utcnow():
@@ -71,7 +72,7 @@ class PayPages:
         status_url = f"{self.links.base_url}/pay/{token}/status"
         body = render("pay", item=order.description, price=fen_to_yuan_text(order.amount),
                       params_json=_script_json(params), status_json=_script_json(status_url))
-        return Page(200, body)
+        return HttpResponse.html(200, body)
 
     def _prepay(self, order: Order) -> str:
         """Created when the buyer first opens the page (idempotent at WeChat Pay for the same order)."""
@@ -80,7 +81,7 @@ class PayPages:
         orders.set_prepay(order, prepay_id)
         return prepay_id
 
-    def _order(self, token: str) -> Order | Page:
+    def _order(self, token: str) -> Order | HttpResponse:
         try:
             order = orders.find(self.links.open_pay(token))
         except BadLink:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from web.http import HttpResponse
+
 COOKIE = "kb_visitor"
 COOKIE_MAX_AGE = 24 * 3600
-
-
-@dataclass
-class Page:
-    """An HTTP answer of the web layer: status, body, type and extra headers (cookies, redirects)."""
-
-    status: int
-    body: str = ""
-    content_type: str = "text/html; charset=utf-8"
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def in_wechat(user_agent: str) -> bool:
@@ -32,7 +23,7 @@ class Visitors:
         self.gateway = gateway  # gateways.wechat.WechatGateway: oauth_url, oauth_openid
         self.secure = secure
 
-    def identify(self, url: str, query: Mapping[str, str], cookies: Mapping[str, str]) -> str | Page:
+    def identify(self, url: str, query: Mapping[str, str], cookies: Mapping[str, str]) -> str | HttpResponse:
         """The visitor's openid, or the redirect that will tell us (WeChat comes back with ?code=)."""
         try:
             return self._cookies.loads(cookies.get(COOKIE, ""), max_age=COOKIE_MAX_AGE)
@@ -41,9 +32,9 @@ class Visitors:
         if query.get("code"):
             openid = self.gateway.oauth_openid(query["code"])
             return openid
-        return Page(302, headers=[("Location", self.gateway.oauth_url(_without_code(url), "kb"))])
+        return HttpResponse(302, headers=[("Location", self.gateway.oauth_url(_without_code(url), "kb"))])
 
-    def remember(self, page: Page, openid: str) -> Page:
+    def remember(self, page: HttpResponse, openid: str) -> HttpResponse:
         flags = "; HttpOnly; SameSite=Lax; Path=/" + ("; Secure" if self.secure else "")
         page.headers.append(("Set-Cookie", f"{COOKIE}={self._cookies.dumps(openid)}; Max-Age={COOKIE_MAX_AGE}{flags}"))
         return page
