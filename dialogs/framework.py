@@ -67,6 +67,7 @@ class Turn:
     app: Any = None  # dialogs.context.AppContext: settings and link making, shared by every turn
     record: bool = True  # a step that just deleted the user's behaviour sets False: nothing is recorded
     carried: dict[str, Any] = field(default_factory=dict)  # on entering a dialog: the data it left behind
+    tasks: list[tuple[str, dict]] = field(default_factory=list)  # work to run right after this message
 
 
 Matcher = Callable[[Turn], bool]

@@ -76,7 +76,7 @@ def check_payment(turn: Turn) -> Result:
     arrives as customer-service messages."""
     if not orders.open_orders_of(turn.user):
         return Text(strings.NO_OPEN_ORDERS), STAY
-    outbox.enqueue(turn.user, outbox.CHECK_ORDERS, {})
+    turn.tasks.append((outbox.CHECK_ORDERS, {}))
     return Text(strings.CHECKING), STAY
 
 

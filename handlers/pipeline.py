@@ -109,7 +109,7 @@ class Pipeline:
                 first, *later = _as_list(self._dispatch(message, session))
                 if session.turn.record:
                     self._record(message, session.turn)
-                first, deliver = self._follow_ups(session.turn.user, first, later)
+                first, deliver = self._follow_ups(session.turn, first, later)
                 rendered = self._render(first, message)
                 queries.store_reply(key, rendered)
             self.state.save(openid, Snapshot(session.next_state, session.turn.data), store.state_ttl)
@@ -119,12 +119,16 @@ class Pipeline:
         return rendered
 
     @staticmethod
-    def _follow_ups(user: Any, first: Reply, later: list[Text | News]) -> tuple[Reply, bool]:
-        """Replies after the first go out as customer-service messages. A new message also reopens
-        WeChat's window for what waited; paid content among it is announced in this reply.
-        Returns the (possibly announced) first reply and whether there is anything to deliver."""
+    def _follow_ups(turn: Turn, first: Reply, later: list[Text | News]) -> tuple[Reply, bool]:
+        """Replies after the first go out as customer-service messages, and the step's tasks run right
+        after this message. A new message also reopens WeChat's window for what waited; paid content
+        among it is announced in this reply. Returns the (possibly announced) first reply and whether
+        there is anything to deliver."""
+        user = turn.user
         for reply in later:
             outbox.enqueue(user, *outbox_payload(reply))
+        for kind, payload in turn.tasks:
+            outbox.enqueue(user, kind, payload)
         released = outbox.release_waiting(user)
         unlocks = outbox.pending_unlocks(user) if released else 0
         if unlocks:
@@ -133,7 +137,7 @@ class Pipeline:
                 first = Text(notice)
             elif isinstance(first, Text):
                 first = Text(f"{notice}\n\n{first.content}")
-        return first, bool(later or released)
+        return first, bool(later or turn.tasks or released)
 
     def _session(self, message: Any) -> Session:
         openid = message.source

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import chat
+from sandbox import chat, oauth, pay
 from sandbox.account import Account, ApiError
 from sandbox.clock import Clock
 from sandbox.sender import Sender
@@ -62,6 +62,8 @@ class SandboxServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._sender: Sender | None = None
+        self.payments: pay.Merchant | None = None  # WeChat Pay, once enable_pay() is called
+        self.oauth = oauth.OAuth(appid, appsecret, self.clock)
         self.routes: dict[tuple[str, str], Route] = {
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/stable_token"): self._stable_token,
@@ -70,7 +72,11 @@ class SandboxServer:
             ("GET", "/cgi-bin/menu/get"): self._menu_get,
             ("GET", "/cgi-bin/menu/delete"): self._menu_delete,
             **chat.routes(self),
+            **pay.routes(self),
+            **oauth.routes(self),
         }
+        # (method, path prefix, route) for paths that carry ids: WeChat Pay's /v3/ API
+        self.prefix_routes: list[tuple[str, str, Route]] = [*pay.prefix_routes(self)]
 
     # ------------------------------------------------------------ lifecycle
 
@@ -85,6 +91,8 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        if self.payments is not None:
+            self.payments.close()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -129,6 +137,27 @@ class SandboxServer:
         with self._hooks:
             return self._counts[path]
 
+    # ------------------------------------------------------------ WeChat Pay (sandbox/pay.py)
+
+    def enable_pay(self, mchid: str, apiv3_key: str, merchant_public_key_pem: str | bytes, notify_url: str,
+                   **options: Any) -> pay.PlatformKeys:
+        """Play WeChat Pay (API v3) for this merchant on this server; `options` go to `pay.Merchant`
+        (appid, merchant_serial_no, mode, scheduler, time_factor, refund_delay, folder). Returns the
+        platform's key files and ids (`public_key_path`, `public_key_id`, `certificate_serial`, ...)."""
+        if self.payments is not None:
+            self.payments.close()
+        options.setdefault("appid", self.appid)
+        self.payments = pay.Merchant(mchid, apiv3_key, merchant_public_key_pem, notify_url, clock=self.clock,
+                                     **options)
+        return self.payments.keys
+
+    def pay(self, out_trade_no: str, payer_openid: str) -> dict[str, Any]:
+        """The payer pays: the order turns SUCCESS and TRANSACTION.SUCCESS goes to the notify_url.
+        Raises `pay.PaymentRejected` when this payer cannot pay this order."""
+        if self.payments is None:
+            raise RuntimeError("WeChat Pay is off: call enable_pay() first")
+        return self.payments.pay(out_trade_no, payer_openid)
+
     def sender(self) -> Sender:
         """A Sender to the configured webhook, in this server's mode, touching this server."""
         if self._sender is None:
@@ -167,7 +196,9 @@ class SandboxServer:
             pause = self._delays.get(request.path, 0)
         if pause:
             time.sleep(pause)
-        route = self.routes.get((request.method, request.path))
+        route = self.routes.get((request.method, request.path)) or next(
+            (r for method, prefix, r in self.prefix_routes
+             if method == request.method and request.path.startswith(prefix)), None)
         try:
             if route is None:
                 return self._no_route(request)
@@ -242,6 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
+    def do_OPTIONS(self) -> None:  # CORS preflight (the JS bridge, sandbox/pay.py)
+        self._serve("OPTIONS")
+
     def _serve(self, method: str) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
@@ -251,7 +285,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         try:
-            answer = self.sandbox.handle(Request(method, parts.path, query, body))
+            request = Request(method, parts.path, query, body)
+            request.headers = self.headers  # type: ignore[attr-defined]  # Authorization, Cookie, Origin
+            request.target = self.path  # type: ignore[attr-defined]  # as sent: WeChat Pay signs it
+            answer = self.sandbox.handle(request)
         except Exception:  # a sandbox bug: answer like WeChat's "system error", keep serving
             log.exception("sandbox error")
             answer = json_answer(ApiError(-1).payload())
@@ -262,6 +299,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in getattr(answer, "headers", ()):  # Location, Set-Cookie, Wechatpay-*
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(answer.body)
         except (BrokenPipeError, ConnectionResetError):

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+from urllib.parse import urlsplit
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -88,7 +89,7 @@ def make_settings(backend: str, tmp_path: Path, request) -> Settings:
     return Settings().replace(
         wechat={"token": "test-token", "appid": f"wx{uuid.uuid4().hex[:16]}", "appsecret": "test-secret",
                 "encoding_aes_key": generate_aes_key()},
-        site={"secret_key": "test-secret-key", "base_url": "http://127.0.0.1:8000"},
+        site={"secret_key": "test-secret-key", "base_url": f"http://127.0.0.1:{free_port()}"},
         store=store,
         admin={"openids": ["o_admin"]},
         bot={"strict_states": True},
@@ -120,7 +121,8 @@ def settings(base_settings, sandbox) -> Settings:
 class LiveServer:
     """The WSGI app on a real loopback port, one thread per request (like gunicorn's threads)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, port: int | None = None) -> None:
+        """On the port of the app's `site.base_url` (links the bot makes then point here)."""
         class Server(ThreadingMixIn, WSGIServer):
             daemon_threads = True
 
@@ -129,7 +131,9 @@ class LiveServer:
                 pass
 
         self.app = app
-        self.httpd = make_server("127.0.0.1", 0, app, server_class=Server, handler_class=Quiet)
+        if port is None:
+            port = urlsplit(app.services.settings.site.base_url).port or 0
+        self.httpd = make_server("127.0.0.1", port, app, server_class=Server, handler_class=Quiet)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
@@ -141,6 +145,31 @@ class LiveServer:
 
 def start_live(app):
     return LiveServer(app)
+
+
+MCHID = "1900000109"
+APIV3_KEY = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def merchant(tmp_path_factory):
+    """The merchant's API keys (generated once: RSA key generation is slow)."""
+    from sandbox.pay import merchant_keys
+
+    return merchant_keys(tmp_path_factory.mktemp("merchant"), MCHID)
+
+
+def with_pay(settings: Settings, sandbox, merchant, folder, **options) -> Settings:
+    """The sandbox plays WeChat Pay for our merchant; the settings point the pay gateway at it."""
+    keys = sandbox.enable_pay(MCHID, APIV3_KEY, merchant.public_key_pem(),
+                              f"{settings.site.base_url}/pay/notify", merchant_serial_no=merchant.serial_no,
+                              folder=str(folder), **options)
+    return settings.replace(
+        pay={"mchid": MCHID, "apiv3_key": APIV3_KEY, "cert_serial_no": merchant.serial_no,
+             "private_key_path": merchant.private_key_path, "public_key_path": keys.public_key_path,
+             "public_key_id": keys.public_key_id, "gateway_url": sandbox.url},
+        wechat={"oauth_base_url": sandbox.url},
+    )
 
 
 @pytest.fixture
