@@ -185,6 +185,7 @@ def _http_server(app: bottle.Bottle, host: str, port: int):
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
+        request_queue_size = 128
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *a: Any) -> None:

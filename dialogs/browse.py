@@ -14,7 +14,7 @@ from dialogs.framework import (
 )
 from dialogs.home import MENU_FIND, MENU_MINE
 from dialogs.reading import article_messages, from_outbox, with_continue
-from search.catalog import catalog_search
+from store.catalog_search import catalog_search
 from store import catalog, orders, outbox, queries
 
 RESULTS = "browse:results"

@@ -6,9 +6,10 @@ processes starting together do not both apply it.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
-from peewee import Database
+from peewee import BooleanField, Database
+from playhouse.migrate import SchemaMigrator, migrate as apply
 
 from store.db import is_postgres, transaction
 from store.models import (
@@ -27,7 +28,16 @@ MIGRATIONS: list[Migration] = [
      lambda db: db.create_tables([Outbox])),
     (4, "orders and purchases",
      lambda db: db.create_tables([Order, Purchase])),
+    (5, "users.outbox_waiting: skip releasing an empty outbox on every message",
+     lambda db: _add_column(db, User, "outbox_waiting", BooleanField(default=False))),
 ]
+
+def _add_column(database: Database, model: type, name: str, field: Any) -> None:
+    """Add a column unless the table has it already (step 1 creates tables in their newest shape)."""
+    table = model._meta.table_name
+    if name not in {column.name for column in database.get_columns(table)}:
+        apply(SchemaMigrator.from_database(database).add_column(table, name, field))
+
 
 _LOCK_ID = 7_302_114  # any constant: the advisory lock that serialises migrations on PostgreSQL
 

@@ -39,6 +39,7 @@ class User(BaseModel):
     unsubscribed_at = DateTimeField(null=True)
     push_opt_out = BooleanField(default=False)
     referral_scene = CharField(max_length=64, null=True)  # the qrscene_ parameter of the first subscribe
+    outbox_waiting = BooleanField(default=False)  # WeChat refused a message: the next one releases it
 
 
 class Event(BaseModel):

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from peewee import IntegrityError, fn
+from peewee import fn
 
 from store.models import Comment, Credential, Event, Feedback, InboundMessage, User, utcnow
 
@@ -22,12 +22,9 @@ def claim_message(key: str) -> bool:
     Call inside the message's transaction: on PostgreSQL a concurrent duplicate blocks here until the
     first delivery commits or rolls back, so exactly one of them proceeds.
     """
-    try:
-        with InboundMessage._meta.database.atomic():  # a savepoint, so the outer transaction survives
-            InboundMessage.insert(key=key).execute()
-        return True
-    except IntegrityError:
-        return False
+    inserted = (InboundMessage.insert(key=key).on_conflict_ignore()
+                .returning(InboundMessage.key).execute())
+    return bool(list(inserted))
 
 
 def store_reply(key: str, reply: str) -> None:
@@ -51,9 +48,10 @@ def prune_messages(older_than: dt.timedelta) -> int:
 def touch_user(openid: str) -> User:
     """Fetch or create the follower and mark this moment as their last interaction (row-locking it)."""
     now = utcnow()
-    updated = User.update(last_interaction=now).where(User.openid == openid).execute()
-    if not updated:
-        User.insert(openid=openid, first_seen=now, last_interaction=now).on_conflict_ignore().execute()
+    updated = list(User.update(last_interaction=now).where(User.openid == openid).returning(User).execute())
+    if updated:
+        return updated[0]
+    User.insert(openid=openid, first_seen=now, last_interaction=now).on_conflict_ignore().execute()
     return User.get(User.openid == openid)
 
 

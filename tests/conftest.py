@@ -125,6 +125,7 @@ class LiveServer:
         """On the port of the app's `site.base_url` (links the bot makes then point here)."""
         class Server(ThreadingMixIn, WSGIServer):
             daemon_threads = True
+            request_queue_size = 128  # bursts of concurrent deliveries must queue, not be refused
 
         class Quiet(WSGIRequestHandler):
             def log_message(self, *args):
