@@ -71,6 +71,8 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
     worker = OutboxWorker(gateway, database, settings.bot.outbox_delay, tasks) if gateway else None
+    if reconciler and worker:
+        reconciler.kick = worker.kick
     pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
                         state=state, database=database, settings=settings, metrics=metrics, outbox=worker,
                         context=context)

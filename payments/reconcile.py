@@ -30,6 +30,7 @@ class Reconciler:
     mchid: str
     appid: str
     now: Callable[[], dt.datetime] = utcnow
+    kick: Callable[[int], None] | None = None  # wakes the outbox worker for a buyer just unlocked
 
     def reconcile_order(self, order: Order) -> str:
         """Query one open order and act on the answer; returns the order's state afterwards."""
@@ -78,9 +79,11 @@ class Reconciler:
         paid = Paid(out_trade_no, trade.transaction_id, trade.amount_total, trade.currency,
                     trade.payer_openid, trade.mchid, trade.appid)
         try:
-            settle_paid(self.database, paid, self.links, self.mchid, self.appid, self.now())
+            settled = settle_paid(self.database, paid, self.links, self.mchid, self.appid, self.now())
         except Mismatch:
             log.error("order query disagrees with our order; not unlocked", extra={"order": out_trade_no})
             raise
         if trade.trade_state == "REFUND":
-            settle_refund(self.database, out_trade_no, "", self.now())
+            settled = settle_refund(self.database, out_trade_no, "", self.now()) or settled
+        if settled is not None and self.kick is not None:
+            self.kick(settled.user_id)
