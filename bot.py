@@ -23,7 +23,7 @@ from payments.notify import NotifyEndpoint
 from payments.reconcile import Reconciler
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
-from settings import Settings, SettingsError, generate_aes_key, load_settings
+from settings import Settings, SettingsError, load_settings
 from store.db import bind, open_database
 from store.migrations import migrate
 from store.outbox import CHECK_ORDERS
@@ -82,7 +82,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     return Services(
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
         pay, reconciler, notify, ContentPages(links, visitors),
-        PayPages(links, visitors, pay, reconciler) if pay and gateway else None,
+        PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
     )
 
 
@@ -203,29 +203,15 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def demo(args: argparse.Namespace) -> None:
-    """The bot on embedded defaults, wired to the sandbox: chat with it in a browser."""
-    import secrets
+    """The bot on embedded defaults, wired to the sandbox: chat with it, and pay, in a browser."""
+    from sandbox.demo import start_sandbox
+    from settings import ROOT
 
-    from sandbox.api import SandboxServer
-
-    base = _settings(args)
-    wechat = {
-        "token": base.wechat.token or secrets.token_hex(16),
-        "appid": base.wechat.appid or "wxdemo0000000000",
-        "appsecret": base.wechat.appsecret or secrets.token_hex(16),
-        "encoding_aes_key": base.wechat.encoding_aes_key or generate_aes_key(),
-    }
-    webhook = f"http://{args.host}:{args.port}/wechat"
-    sandbox = SandboxServer(webhook_url=webhook, host=args.host, port=args.sandbox_port, **wechat).start()
-    settings = base.replace(
-        wechat={**wechat, "api_base_url": sandbox.url},
-        site={"secret_key": base.site.secret_key or secrets.token_hex(16),
-              "base_url": f"http://{args.host}:{args.port}"},
-    )
+    sandbox, settings = start_sandbox(_settings(args), args.host, args.port, args.sandbox_port, ROOT / "data")
     app = create_app(settings)
     _load_demo_catalog(app.services.database)
     httpd = _http_server(app, args.host, args.port)
-    print(f"webhook: {webhook}", flush=True)
+    print(f"webhook: {settings.site.base_url}/wechat", flush=True)
     print(f"chat with the bot: {sandbox.url}/", flush=True)
     try:
         httpd.serve_forever()

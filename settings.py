@@ -62,6 +62,7 @@ class StoreSettings:
 class SiteSettings:
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
+    dev_jsbridge_url: str = ""  # development only: the sandbox's WeixinJSBridge, so pages work outside WeChat
 
 
 @dataclass(frozen=True)

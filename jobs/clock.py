@@ -34,8 +34,11 @@ def build_scheduler(services: Any) -> BlockingScheduler:
     add(_job(services.database, prune_processed_messages, services.settings), "interval", hours=1,
         id="prune_processed_messages")
     add(_job(services.database, requeue_stuck_outbox), "interval", minutes=1, id="requeue_stuck_outbox")
+    if services.reconciler is not None:  # open orders: first query after a minute, then the schedule
+        add(_job(services.database, services.reconciler.reconcile_due), "interval", seconds=5, id="reconcile_orders")
     if services.gateway is not None:
-        add(_job(services.database, deliver_ready, services.gateway), "interval", seconds=10, id="deliver_outbox")
+        add(_job(services.database, deliver_ready, services.gateway, services.outbox.tasks), "interval", seconds=10,
+            id="deliver_outbox")
         # keep the shared access_token fresh here, so web workers only ever read it
         add(_job(services.database, services.gateway.access_token), "interval", minutes=5,
             id="refresh_access_token")

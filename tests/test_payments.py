@@ -281,3 +281,18 @@ def test_a_window_closed_unlock_waits_for_the_next_message(db, order, notifier, 
     reply = user.says("你好")
     assert "您有 1 篇已购内容待查收" in reply
     assert user.received()[0]["content"].startswith("✅ 支付成功")
+
+
+def test_the_clock_runs_the_order_queries(app, order, sandbox):
+    from jobs.clock import build_scheduler
+
+    sandbox.payments.notifier.configure(drop=True)
+    with app.services.database.connection_context():
+        _prepay(app, order)
+        Order.update(next_query_at=utcnow()).where(Order.id == order.id).execute()
+    sandbox.pay(order.out_trade_no, "o_user")
+    scheduler = build_scheduler(app.services)
+    assert "reconcile_orders" in {job.id for job in scheduler.get_jobs()}
+    scheduler.get_job("reconcile_orders").func()  # what the clock process runs every 5 seconds
+    with app.services.database.connection_context():
+        assert state_of(order) == "paid"

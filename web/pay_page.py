@@ -25,8 +25,9 @@ POLL_QUERY_GAP = 2.0  # seconds between order queries one page's polling may cau
 
 
 class PayPages:
-    def __init__(self, links: Links, visitors: Visitors, pay: Any, reconciler: Any) -> None:
+    def __init__(self, links: Links, visitors: Visitors, pay: Any, reconciler: Any, dev_bridge: str = "") -> None:
         self.links, self.visitors, self.pay, self.reconciler = links, visitors, pay, reconciler
+        self.dev_bridge = dev_bridge  # settings.site.dev_jsbridge_url
         self._last_query: dict[str, float] = {}
         self._guard = threading.Lock()
 
@@ -35,7 +36,7 @@ class PayPages:
         order = self._order(token)
         if isinstance(order, HttpResponse):
             return order
-        if not in_wechat(user_agent):
+        if not in_wechat(user_agent) and not self.dev_bridge:
             return _message(200, "请在微信中打开", "复制链接，在微信中打开即可支付；或回到公众号对话点击支付卡片。")
         visitor = self.visitors.identify(url, query, cookies)
         if isinstance(visitor, HttpResponse):
@@ -71,7 +72,8 @@ class PayPages:
             return _message(503, "支付服务暂时不可用", "请稍后刷新本页重试。")
         status_url = f"{self.links.base_url}/pay/{token}/status"
         body = render("pay", item=order.description, price=fen_to_yuan_text(order.amount),
-                      params_json=_script_json(params), status_json=_script_json(status_url))
+                      params_json=_script_json(params), status_json=_script_json(status_url),
+                      bridge_url=self.dev_bridge)
         return HttpResponse.html(200, body)
 
     def _prepay(self, order: Order) -> str:

@@ -26,6 +26,9 @@
   <div class="state" id="closed">订单已关闭。请回到公众号对话重新购买。</div>
   <div class="state" id="failed">支付未完成，可以再试一次。<p><button id="retry" type="button">重新支付</button></p></div>
 </main>
+% if bridge_url:
+<script src="{{bridge_url}}"></script>
+% end
 <script>
 (function () {
   var params = {{!params_json}};
