@@ -42,13 +42,10 @@ class ContentPages:
                user_agent: str) -> HttpResponse:
         """A reader link from the chat, bound to its openid and expiring. A paid article is shown in
         full only to that follower (checked through OAuth) while they own it."""
-        try:
-            article_id, openid = self.links.open_reader(token)
-        except BadLink:
-            return message(403, "链接无效或已过期", "请回到公众号对话中重新打开。")
-        article = _published(article_id)
-        if article is None:
-            return message(404, "内容已下架", "这篇内容暂时无法阅读。")
+        opened = self._open(self.links.open_reader, token, "请回到公众号对话中重新打开。")
+        if isinstance(opened, HttpResponse):
+            return opened
+        article, openid = opened
         if not article.price:
             self._record_view(openid, article)
             return HttpResponse.html(200, _article_page(article, True, ""))
@@ -67,18 +64,27 @@ class ContentPages:
 
     def shared(self, token: str) -> HttpResponse:
         """A link a follower shared: the opening is credited to the sharer; the page is the preview."""
-        try:
-            article_id, sharer = self.links.open_share(token)
-        except BadLink:
-            return message(403, "链接无效", "请让分享者重新发送链接。")
-        article = _published(article_id)
-        if article is None:
-            return message(404, "内容已下架", "这篇内容暂时无法阅读。")
+        opened = self._open(self.links.open_share, token, "请让分享者重新发送链接。")
+        if isinstance(opened, HttpResponse):
+            return opened
+        article, sharer = opened
         user = queries.find_user(sharer)
         if user is not None:
             queries.record_event(user, queries.SHARE_OPEN, article_id=article.id)
         notice = f"关注公众号后发送「{article.title}」即可继续阅读。"
         return HttpResponse.html(200, _article_page(article, not article.price, notice))
+
+    @staticmethod
+    def _open(read_token, token: str, advice: str) -> tuple[Article, str] | HttpResponse:
+        """The article and openid a signed link names, or the page that says why not."""
+        try:
+            article_id, openid = read_token(token)
+        except BadLink:
+            return message(403, "链接无效或已过期", advice)
+        article = _published(article_id)
+        if article is None:
+            return message(404, "内容已下架", "这篇内容暂时无法阅读。")
+        return article, openid
 
     @staticmethod
     def _record_view(openid: str, article: Article) -> None:
