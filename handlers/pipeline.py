@@ -108,7 +108,7 @@ class Pipeline:
                 session = self._session(message)
                 first, *later = _as_list(self._dispatch(message, session))
                 if session.turn.record:
-                    self._record(message, session.turn)
+                    self._record(session.turn)
                 first, deliver = self._follow_ups(session.turn, first, later)
                 rendered = self._render(first, message)
                 queries.store_reply(key, rendered)
@@ -165,7 +165,7 @@ class Pipeline:
                 return reply
         return None
 
-    def _record(self, message: Any, turn: Turn) -> None:
+    def _record(self, turn: Turn) -> None:
         payload = {
             "text": {"text": turn.text[:500]},
             "click": {"key": turn.key},
