@@ -125,10 +125,7 @@ class Pipeline:
         among it is announced in this reply. Returns the (possibly announced) first reply and whether
         there is anything to deliver."""
         user = turn.user
-        for reply in later:
-            outbox.enqueue(user, *outbox_payload(reply))
-        for kind, payload in turn.tasks:
-            outbox.enqueue(user, kind, payload)
+        outbox.enqueue(user, [outbox_payload(reply) for reply in later] + turn.tasks)
         released = outbox.release_waiting(user)
         unlocks = outbox.pending_unlocks(user) if released else 0
         if unlocks:

@@ -52,16 +52,18 @@ def check(order: Order | None, paid: Paid, mchid: str, appid: str) -> Order:
 
 def settle_paid(database: Any, paid: Paid, links: Links, mchid: str, appid: str, now: dt.datetime) -> Order | None:
     """Fulfil once; the order if this call did it, None when it was settled before."""
+    known = check(orders.find(paid.out_trade_no), paid, mchid, appid)
+    if known.state in (Order.PAID, Order.REFUNDED):
+        return None  # a repeat: answered without taking the write lock
     with transaction(database):
         order = check(orders.find(paid.out_trade_no), paid, mchid, appid)
         if not orders.mark_paid(order, paid.transaction_id, now):
             return None
-        order = orders.find(paid.out_trade_no)
+        order.state, order.transaction_id, order.paid_at = Order.PAID, paid.transaction_id, now
         queries.record_event(order.user, queries.PURCHASE, article_id=order.article_id,
                              order=order.out_trade_no, amount=order.amount)
-        for reply in unlock_messages(order, links):
-            kind, payload = outbox_payload(reply)
-            outbox.enqueue(order.user, kind, {**payload, "unlock": order.out_trade_no})
+        unlock = [outbox_payload(reply) for reply in unlock_messages(order, links)]
+        outbox.enqueue(order.user, [(kind, {**payload, "unlock": order.out_trade_no}) for kind, payload in unlock])
     log.info("order paid", extra={"order": paid.out_trade_no, "amount": paid.amount})
     return order
 
@@ -76,8 +78,7 @@ def settle_refund(database: Any, out_trade_no: str, refund_no: str, now: dt.date
         if not orders.mark_refunded(order, refund_no, now):
             return None
         if was_paid:
-            for reply in refund_messages(order):
-                outbox.enqueue(order.user, *outbox_payload(reply))
+            outbox.enqueue(order.user, [outbox_payload(reply) for reply in refund_messages(order)])
     log.info("order refunded", extra={"order": out_trade_no, "refund": refund_no})
     return order
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
+from typing import Iterator
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import parse
@@ -12,11 +15,14 @@ from settings import ROOT
 from store.models import database_proxy
 
 SQLITE_PRAGMAS = {
+    "busy_timeout": 5000,  # first: switching to WAL must wait for another process's migration, not fail
     "journal_mode": "wal",
     "synchronous": "normal",
-    "busy_timeout": 5000,
     "foreign_keys": 1,
 }
+# One writer at a time per process, queued fairly here instead of in SQLite's busy handler, whose
+# growing sleeps (up to 100 ms) made the tail of concurrent writes long. Re-entrant: nested is fine.
+_SQLITE_WRITER = threading.RLock()
 
 
 def open_database(url: str) -> Database:
@@ -47,8 +53,12 @@ def is_postgres(database: Database) -> bool:
     return isinstance(database, PostgresqlDatabase)
 
 
-def transaction(database: Database):
+@contextlib.contextmanager
+def transaction(database: Database) -> Iterator[None]:
     """A write transaction; on SQLite it takes the write lock up front so two writers never deadlock."""
-    if isinstance(database, SqliteDatabase):
-        return database.atomic("IMMEDIATE")
-    return database.atomic()
+    if not isinstance(database, SqliteDatabase):
+        with database.atomic():
+            yield
+        return
+    with _SQLITE_WRITER, database.atomic("IMMEDIATE"):
+        yield

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from peewee import IntegrityError
-
 from store.models import Article, Order, Purchase, Series, User, utcnow
 
 FIRST_QUERY_AFTER = 60  # seconds: an order nobody told us about is queried this soon
@@ -28,7 +26,8 @@ def new_out_trade_no(now: dt.datetime) -> str:
 
 
 def find(out_trade_no: str) -> Order | None:
-    return Order.get_or_none(Order.out_trade_no == out_trade_no)
+    """The order with its buyer (one query)."""
+    return (Order.select(Order, User).join(User).where(Order.out_trade_no == out_trade_no).first())
 
 
 def open_order(user: User, article: Article | None, series: Series | None, now: dt.datetime) -> Order | None:
@@ -68,13 +67,9 @@ def mark_paid(order: Order, transaction_id: str, now: dt.datetime) -> bool:
     that made the change; that caller then writes the purchase and the unlock."""
     changed = (Order.update(state=Order.PAID, transaction_id=transaction_id, paid_at=now, next_query_at=None)
                .where((Order.id == order.id) & Order.state.in_([Order.CREATED, Order.CLOSED])).execute())
-    if changed:
-        try:
-            with Purchase._meta.database.atomic():
-                Purchase.create(user=order.user_id, article=order.article_id, series=order.series_id,
-                                order=order.id, created_at=now)
-        except IntegrityError:
-            pass  # owned already through another order: the payment stands, access is unchanged
+    if changed:  # owned already through another order: the payment stands, the insert is ignored
+        Purchase.insert(user=order.user_id, article=order.article_id, series=order.series_id, order=order.id,
+                        created_at=now).on_conflict_ignore().execute()
     return bool(changed)
 
 

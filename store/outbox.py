@@ -14,8 +14,11 @@ MESSAGE_KINDS = ("text", "news")
 UNSENT = (Outbox.PENDING, Outbox.WAITING)
 
 
-def enqueue(user: User, kind: str, payload: dict[str, Any]) -> Outbox:
-    return Outbox.create(user=user, kind=kind, payload=json.dumps(payload, ensure_ascii=False))
+def enqueue(user: User, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Queue (kind, payload) rows for the user, in this order, in one statement."""
+    if rows:
+        Outbox.insert_many([{"user": user, "kind": kind, "payload": json.dumps(payload, ensure_ascii=False)}
+                            for kind, payload in rows]).execute()
 
 
 def users_with_ready(limit: int = 500) -> list[int]:

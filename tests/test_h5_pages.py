@@ -39,6 +39,15 @@ def browser():
         yield running
 
 
+RECORD_STATES = """() => {
+  window.shownStates = [];
+  new MutationObserver(() => {
+    const on = document.querySelector(".state.on");
+    if (on && window.shownStates[window.shownStates.length - 1] !== on.id) window.shownStates.push(on.id);
+  }).observe(document.querySelector("main"), {attributes: true, subtree: true});
+}"""
+
+
 def as_follower(sandbox, openid, url):
     """Open `url` as WeChat user `openid` (the sandbox's OAuth answers for the browser's user)."""
     return f"{sandbox.url}/sandbox/login?openid={openid}&next={quote(url, safe='')}"
@@ -82,10 +91,11 @@ def test_the_page_shows_success_only_when_the_server_says_paid(app, user, sandbo
     pay_url = buy(user)
     page = wechat_browser(browser, jsbridge_script(sandbox.url)).new_page()
     page.goto(as_follower(sandbox, "o_user", pay_url))
+    page.evaluate(RECORD_STATES)
     page.click("#pay")
-    page.wait_for_selector("#confirming", state="visible", timeout=10_000)
     # the bridge said ok; the page's poll makes the server query WeChat Pay, which settles it
     page.wait_for_selector("#paid", state="visible", timeout=20_000)
+    assert page.evaluate("window.shownStates") == ["confirming", "paid"]
     assert user.received()[0]["content"].startswith("✅ 支付成功")
 
 

@@ -23,7 +23,8 @@ def services(app):
 
 
 def queue(user, *texts):
-    return [outbox.enqueue(user, "text", {"content": t}) for t in texts]
+    outbox.enqueue(user, [("text", {"content": t}) for t in texts])
+    return outbox.rows_of(user)[-len(texts):]
 
 
 def states(user):
