@@ -130,7 +130,7 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
     @app.get("/s/<token>")
     def shared(token: str):
-        return _send(services.content_pages.shared(token))
+        return _send(services.content_pages.shared(token, *page_args()))
 
     @app.get("/healthz")
     def healthz():
@@ -140,6 +140,18 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
     @app.get("/metrics")
     def metrics():
         return _send(HttpResponse(200, services.metrics.render().decode(), services.metrics.content_type))
+
+    @app.error(404)
+    def not_found(error: bottle.HTTPError) -> str:
+        return message(404, "页面不存在", "请回到公众号对话中重新打开链接。").body
+
+    @app.error(500)
+    def failed(error: bottle.HTTPError) -> str:
+        """A page that broke (the webhook never does: it apologises in the chat instead)."""
+        log.error("page failed", exc_info=error.exception and (type(error.exception), error.exception,
+                                                                error.exception.__traceback__))
+        bottle.response.set_header("X-Request-Id", request_id.get())
+        return message(500, "出了点问题", f"请稍后重试。（编号 {request_id.get()}）").body
 
     return app
 

@@ -50,6 +50,9 @@ def mine(turn: Turn) -> Result:
     """「我的」: what the follower read and liked, numbered to reopen."""
     push = strings.PUSH_OFF if turn.user.push_opt_out else strings.PUSH_ON
     lines = [strings.MINE.format(since=f"{turn.user.first_seen:%Y-%m-%d}", push=push)]
+    owned = len(orders.purchases_of(turn.user))
+    if owned:
+        lines.append(strings.MINE_OWNED.format(count=owned))
     viewed = catalog.articles_touched(turn.user, queries.VIEW, PAGE)
     liked = [a for a in catalog.articles_touched(turn.user, queries.LIKE, PAGE) if a not in viewed]
     if not viewed and not liked:

@@ -152,6 +152,16 @@ def has_event(user: User, kind: str, article_id: int) -> bool:
                                 & (Event.article_id == article_id)).exists()
 
 
+def credit_share_open(sharer: User, article_id: int, opener: str) -> bool:
+    """Referral credit for a shared link: once per opener and article."""
+    already = Event.select().where(
+        (Event.user == sharer) & (Event.kind == SHARE_OPEN) & (Event.article_id == article_id)
+        & (Event.payload == json.dumps({"opener": opener}, ensure_ascii=False))).exists()
+    if not already:
+        record_event(sharer, SHARE_OPEN, article_id=article_id, opener=opener)
+    return not already
+
+
 def add_comment(user: User, article_id: int, text: str) -> None:
     Comment.create(user=user, article=article_id, text=text)
     record_event(user, COMMENT, article_id=article_id)

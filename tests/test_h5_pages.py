@@ -108,3 +108,43 @@ def test_someone_elses_order_and_a_normal_browser_are_turned_away(app, user, san
     outside.goto(pay_url)
     assert "请在微信中打开" in outside.inner_text("#headline")
     assert outside.query_selector("script[src]") is None  # no external scripts on our pages
+
+
+def test_a_shared_link_credits_the_sharer_once_per_opener(app, user, sandbox, browser, demo_catalog):
+    import re
+
+    from store import queries
+
+    user.says("梯度下降")
+    user.says("1")
+    link = re.search(r"http://\S+", user.says("分享")).group(0)
+    for opener in ["o_friend", "o_friend", "o_user", "o_another"]:  # twice, the sharer, someone else
+        page = wechat_browser(browser).new_page()
+        page.goto(as_follower(sandbox, opener, link))
+        assert "梯度下降" in page.inner_text("#title")
+        page.context.close()
+    with app.services.database.connection_context():
+        credits = [e.payload for e in queries.events_of("o_user") if e.kind == "share_open"]
+    assert sorted(credits) == ['{"opener": "o_another"}', '{"opener": "o_friend"}']
+
+
+def test_unknown_pages_and_broken_links_get_a_readable_page(live):
+    import requests
+
+    missing = requests.get(f"{live.url}/nowhere", timeout=10)
+    assert missing.status_code == 404 and "页面不存在" in missing.text
+    expired = requests.get(f"{live.url}/read/not-a-token", timeout=10)
+    assert expired.status_code == 403 and "链接无效或已过期" in expired.text
+
+
+def test_a_page_that_breaks_answers_with_a_request_id(app, live, monkeypatch, caplog):
+    import requests
+
+    def broken(*args):
+        raise RuntimeError("page broke")
+
+    monkeypatch.setattr(app.services.content_pages, "reader", broken)
+    response = requests.get(f"{live.url}/read/anything", timeout=10)
+    assert response.status_code == 500
+    assert response.headers["X-Request-Id"] in response.text and "出了点问题" in response.text
+    assert any(r.getMessage() == "page failed" for r in caplog.records)

@@ -95,3 +95,8 @@ def test_library_lists_and_resends(app, user, demo_catalog):
     later = user.received()
     assert later[-1]["msgtype"] == "news" and "全文完" in later[-2]["content"]
     assert "请回复 1 到 1" in user.says("7")
+
+
+def test_mine_counts_what_was_bought(app, user, demo_catalog):
+    own_something(app, "o_user", "gradient-descent")
+    assert "已购 1 项" in user.says("我的")

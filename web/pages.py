@@ -62,17 +62,25 @@ class ContentPages:
         notice = f"试读结束。全文 {fen_to_yuan_text(article.price)}，回到公众号对话回复「购买」解锁。"
         return self.visitors.remember(HttpResponse.html(200, _article_page(article, False, notice)), visitor)
 
-    def shared(self, token: str) -> HttpResponse:
-        """A link a follower shared: the opening is credited to the sharer; the page is the preview."""
+    def shared(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
+               user_agent: str) -> HttpResponse:
+        """A link a follower shared; the page is the preview. Inside WeChat the opener is known (OAuth),
+        and the sharer is credited once per opener and article, never for opening their own link."""
         opened = self._open(self.links.open_share, token, "请让分享者重新发送链接。")
         if isinstance(opened, HttpResponse):
             return opened
         article, sharer = opened
-        user = queries.find_user(sharer)
-        if user is not None:
-            queries.record_event(user, queries.SHARE_OPEN, article_id=article.id)
-        notice = f"关注公众号后发送「{article.title}」即可继续阅读。"
-        return HttpResponse.html(200, _article_page(article, not article.price, notice))
+        page = HttpResponse.html(200, _article_page(
+            article, not article.price, f"关注公众号后发送「{article.title}」即可继续阅读。"))
+        if not in_wechat(user_agent):
+            return page
+        opener = self.visitors.identify(url, query, cookies)
+        if isinstance(opener, HttpResponse):
+            return opener
+        credited = queries.find_user(sharer)
+        if credited is not None and opener != sharer:
+            queries.credit_share_open(credited, article.id, opener)
+        return self.visitors.remember(page, opener)
 
     @staticmethod
     def _open(read_token, token: str, advice: str) -> tuple[Article, str] | HttpResponse:
