@@ -39,17 +39,12 @@ import argparse
 import contextlib
 import cProfile
 import hashlib
-import http.client
-import io
 import itertools
 import json
 import os
 import pstats
-import re
-import sqlite3
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -62,7 +57,13 @@ from typing import Any, Callable, Mapping, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import webhook as wb  # noqa: E402  (statistics, gunicorn runner, backends, machine facts)
+from bench import harness, http_load  # noqa: E402
+from bench.harness import (  # noqa: E402
+    PARTS, Backend, Dist, Progress, add_backend_options, background_busy, call_wsgi, captured_logs,
+    close_database, database_time, fetch_rows, forget_redis_keys, ms, note, option_list, prepare_backend,
+    print_database_calls, print_profile, proc_cpu, start_report,
+)
+from bench.http_load import GUNICORN_ARGS, Gunicorn, LoadResult  # noqa: E402
 
 TOKEN = "bench-token"
 MCHID = "1900000109"
@@ -71,15 +72,10 @@ PRICE = 990  # fen
 PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_notify"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 BACKENDS = ("sqlite", "postgres")
-BACKEND_LABELS = {"sqlite": "SQLite file + memory state", "postgres": "PostgreSQL + Redis"}
 KINDS = ("first", "duplicate")
 KIND_LABELS = {"first": "first delivery (settles)", "duplicate": "duplicate (already settled)"}
 RESIGN_AFTER = 200.0  # seconds: a kept notification older than this is signed afresh (window is 300 s)
 DATA = ROOT.parent / "shared" / "data" / "thucnews"
-
-note = wb.note
-ms = wb.ms
-Dist = wb.Dist
 
 
 # ---------------------------------------------------------------- keys, settings, notifications
@@ -116,7 +112,7 @@ class Pay:
         self.sandbox.stop()
 
 
-def notify_settings(backend: wb.Backend, pay: Pay):
+def notify_settings(backend: Backend, pay: Pay):
     """Production defaults, pay on (public-key mode, gateway = the sandbox), no appsecret (no outbox worker)."""
     from settings import Settings, generate_aes_key
 
@@ -133,7 +129,7 @@ def notify_settings(backend: wb.Backend, pay: Pay):
 
 def settings_env(settings) -> dict[str, str]:
     """The settings as BOT_<SECTION>_<KEY> variables, for `bot:wsgi()` and `parse_only_app()`."""
-    env = wb.settings_env(settings)
+    env = harness.settings_env(settings)
     env["BOT_WECHAT_APPSECRET"] = settings.wechat.appsecret
     for key in ("mchid", "apiv3_key", "cert_serial_no", "private_key_path", "public_key_path", "public_key_id",
                 "gateway_url"):
@@ -238,22 +234,7 @@ class Db:
                        "user": User._meta.table_name}
 
     def rows(self, sql: str) -> list[tuple]:
-        if self.url.startswith("sqlite"):
-            conn = sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=10)
-            try:
-                return conn.execute(sql).fetchall()
-            finally:
-                conn.close()
-        import psycopg2
-
-        params = wb._pg_params(self.url)
-        conn = psycopg2.connect(dbname=params.pop("database"), connect_timeout=3, **params)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql)
-                return cur.fetchall()
-        finally:
-            conn.close()
+        return fetch_rows(self.url, sql)
 
     def t(self, name: str) -> str:
         return f'"{self.tables[name]}"'
@@ -304,31 +285,7 @@ def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
 
 def call_notify(app: Callable, headers: Mapping[str, str], body: bytes) -> tuple[int, bytes]:
     """One POST /pay/notify straight into a WSGI callable, as a WSGI server would make it."""
-    environ = {
-        "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": "/pay/notify", "QUERY_STRING": "",
-        "CONTENT_TYPE": headers.get("Content-Type", "application/json"), "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "127.0.0.1:8000", "REMOTE_ADDR": "127.0.0.1", "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
-    }
-    for name, value in headers.items():
-        if name.lower() != "content-type":
-            environ["HTTP_" + name.upper().replace("-", "_")] = value
-    status: list[str] = []
-
-    def start_response(s: str, response_headers: list, exc_info: Any = None) -> Callable:
-        status.append(s)
-        return lambda data: None
-
-    out = app(environ, start_response)
-    try:
-        data = b"".join(out)
-    finally:
-        close = getattr(out, "close", None)
-        if close:
-            close()
-    return int(status[0].split()[0]), data
+    return call_wsgi(app, "/pay/notify", body, headers)
 
 
 class Split:
@@ -366,7 +323,7 @@ class Split:
 
 @dataclass
 class InprocessResult:
-    backend: wb.Backend
+    backend: Backend
     dists: dict[tuple[str, str], Dist]  # (kind, "ours" | "baseline" | "inner parse" | "settle") -> seconds
     throughput: dict[str, float]  # kind -> notifications/s, one thread (count / time inside the calls)
     counts: dict[str, int]
@@ -382,12 +339,12 @@ class InprocessResult:
 def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> InprocessResult:
     from bot import create_app
 
-    backend = prepare_backend(name, args, tmpdir)
+    backend = prepare_backend(name, args.pg_url, args.redis_url, tmpdir)
     settings = notify_settings(backend, pay)
-    background = wb.background_busy()
+    background = background_busy()
     note(f"in-process: {backend.label} (machine busy before: {background:.0%})")
     notes = Notes(pay)
-    with wb.captured_logs(tmpdir / f"inprocess-{name}.log") as logs:
+    with captured_logs(tmpdir / f"inprocess-{name}.log") as logs:
         app = create_app(settings)
         services = app.services
         try:
@@ -435,7 +392,7 @@ def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -
 
             kept: list[Note] = []
             timed = refs[args.warmup:]
-            progress = wb.Progress(f"in-process {name} first", len(timed))
+            progress = Progress(f"in-process {name} first", len(timed))
             for index, start in enumerate(range(0, len(timed), args.block)):
                 batch = [notes.success(ref) for ref in timed[start:start + args.block]]  # signed just before use
                 block("first", batch, index)
@@ -443,7 +400,7 @@ def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -
                 progress.update(start + len(batch))
             before = Db(backend.database_url).snapshot()
             problems = Db(backend.database_url).check(refs, unlock_rows)
-            progress = wb.Progress(f"in-process {name} duplicate", args.duplicates)
+            progress = Progress(f"in-process {name} duplicate", args.duplicates)
             resigned = 0
             again = itertools.cycle(kept)
             for index, start in enumerate(range(0, args.duplicates, args.block)):
@@ -461,21 +418,12 @@ def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -
                 if statuses[kind] != Counter({204: expected}):
                     problems.append(f"{kind}: answers {dict(statuses[kind])}, expected 204 x {expected}")
         finally:
-            wb.close_database(services.database)
+            close_database(services.database)
             if backend.redis_url:
-                wb.forget_redis_keys(backend.redis_url, settings.wechat.appid)
+                forget_redis_keys(backend.redis_url, settings.wechat.appid)
     throughput = {k: len(samples[(k, "ours")]) / sum(samples[(k, "ours")]) for k in KINDS}
     return InprocessResult(backend, {key: Dist.of(v) for key, v in samples.items()}, throughput, after,
                            unlock_rows, problems, statuses, Counter(logs.counts), seeding, resigned, background)
-
-
-def prepare_backend(name: str, args: argparse.Namespace, tmpdir: Path) -> wb.Backend:
-    """A fresh database for each use: a new SQLite file, or the PostgreSQL bench database emptied."""
-    if name == "sqlite":
-        return wb.Backend(name, f"sqlite:///{tmpdir / f'notify-{uuid.uuid4().hex[:8]}.db'}", "")
-    wb.reset_postgres(args.pg_url)
-    wb.ensure_redis(args.redis_url)
-    return wb.Backend(name, args.pg_url, args.redis_url)
 
 
 def print_inprocess(results: list[InprocessResult], args: argparse.Namespace) -> None:
@@ -522,7 +470,7 @@ def print_inprocess(results: list[InprocessResult], args: argparse.Namespace) ->
 def parse_only_app():
     """gunicorn factory, the HTTP baseline: Bottle, POST /pay/notify -> `PayGateway.parse_notification` ->
     204 (401 when it does not verify). Settings from BOT_* like `bot:wsgi()`. GET /wechat?echostr=...
-    echoes, for the readiness probe of bench/webhook.py's Gunicorn."""
+    echoes, for the readiness probe of bench/http_load.py's Gunicorn."""
     import bottle
 
     from gateways.pay import BadNotification, PayGateway
@@ -550,45 +498,6 @@ def parse_only_app():
     return app
 
 
-class Client:
-    """One keep-alive connection posting notifications. A reused connection the server closed while idle
-    is reopened once."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.conn: http.client.HTTPConnection | None = None
-        self.reused = False
-        self.reconnects = 0
-
-    def post(self, n: Note) -> tuple[int, bytes]:
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                self.reused = False
-            try:
-                self.conn.request("POST", "/pay/notify", body=n.body, headers=n.headers)
-                response = self.conn.getresponse()
-                data = response.read()
-                if response.will_close:
-                    self.close()
-                else:
-                    self.reused = True
-                return response.status, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                stale = self.reused
-                self.close()
-                if attempt == 0 and stale:
-                    self.reconnects += 1
-                    continue
-                raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
 def postgres_cpu() -> float:
     """CPU seconds of every `postgres` process on the machine (other sessions' too), from /proc."""
     total = 0.0
@@ -596,57 +505,31 @@ def postgres_cpu() -> float:
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
                 if (entry / "comm").read_text().strip() == "postgres":
-                    total += wb._proc_cpu(int(entry.name))
+                    total += proc_cpu(int(entry.name))
     return total
 
 
-def closed_loop(port: int, batch: list[Note], clients: int, label: str, server: wb.Gunicorn,
-                quiet: bool = False) -> wb.LoadResult:
+def closed_loop(port: int, batch: list[Note], clients: int, label: str, server: Gunicorn,
+                quiet: bool = False) -> LoadResult:
     """`clients` threads, each posting the next notification as soon as the last one is answered, until
-    every notification of `batch` was posted once."""
-    index = itertools.count()
-    records: list[tuple[float, float, float, str | None] | None] = [None] * len(batch)
-    pool = [Client(port) for _ in range(clients)]
+    every notification of `batch` was posted once. Adds the gunicorn workers' CPU seconds per answer and
+    the CPU of every `postgres` process (share of one core)."""
 
-    def work(client: Client) -> None:
-        while (i := next(index)) < len(batch):
-            started = time.perf_counter()
-            try:
-                status, _ = client.post(batch[i])
-                error = None if status == 204 else f"HTTP {status}"
-            except Exception as exc:  # timeouts, refused, reset: counted, the run goes on
-                client.close()
-                error = type(exc).__name__
-            records[i] = (started, started, time.perf_counter(), error)
-        client.close()
+    def post(client: http_load.Client, i: int) -> str | None:
+        return client.attempt("/pay/notify", batch[i].body, batch[i].headers, 204)
 
     pg0 = postgres_cpu()
-    cpu0, scpu0, jiffies0 = time.process_time(), server.cpu(), wb._machine_jiffies()
-    t0 = time.perf_counter()
-    threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in pool]
-    for t in threads:
-        t.start()
-    progress = wb.Progress(label, len(batch))
-    deadline = t0 + 120  # bounded: 10 s client timeouts cannot keep it longer than this
-    while any(t.is_alive() for t in threads) and time.perf_counter() < deadline:
-        time.sleep(0.05)
-        if not quiet:
-            progress.update(sum(r is not None for r in records))
-    for t in threads:
-        t.join(timeout=1)
-    wall = time.perf_counter() - t0
-    server_seconds = server.cpu() - scpu0
-    result = wb._load_result("closed", clients, records, pool, t0, wall, (cpu0, scpu0, jiffies0), server)
-    result.server_cpu_each = server_seconds / max(1, result.ok)  # gunicorn workers' CPU s per answer
-    result.postgres_cpu = (postgres_cpu() - pg0) / wall  # share of one core, every postgres process
+    result = http_load.closed_loop(port, len(batch), post, clients, label, server, quiet=quiet)
+    result.server_cpu_each = result.server_cpu * result.wall / max(1, result.ok)
+    result.postgres_cpu = (postgres_cpu() - pg0) / result.wall
     return result
 
 
 @dataclass
 class HttpResult:
     label: str
-    backend: wb.Backend | None
-    loads: dict[str, wb.LoadResult]  # "first" | "duplicate" | "baseline"
+    backend: Backend | None
+    loads: dict[str, LoadResult]  # "first" | "duplicate" | "baseline"
     server_log: Counter
     problems: list[str] = field(default_factory=list)
     unlock_rows: int = 0
@@ -656,18 +539,18 @@ class HttpResult:
 
 def run_http_baseline(args: argparse.Namespace, tmpdir: Path, pay: Pay) -> HttpResult:
     """gunicorn serving parse_only_app(): verify + decrypt + 204, the same notifications' kind."""
-    backend = wb.Backend("sqlite", f"sqlite:///{tmpdir / 'unused.db'}", "")  # settings need one; never opened
+    backend = Backend("sqlite", f"sqlite:///{tmpdir / 'unused.db'}", "")  # settings need one; never opened
     env = settings_env(notify_settings(backend, pay))
     notes = Notes(pay)
-    note(f"HTTP: gunicorn {' '.join(wb.GUNICORN_ARGS)} 'bench.notify:parse_only_app()' (baseline: verify + "
+    note(f"HTTP: gunicorn {' '.join(GUNICORN_ARGS)} 'bench.notify:parse_only_app()' (baseline: verify + "
          "decrypt only)")
-    with wb.Gunicorn("bench.notify:parse_only_app()", env, tmpdir / "gunicorn-baseline.log") as server:
+    with Gunicorn("bench.notify:parse_only_app()", env, tmpdir / "gunicorn-baseline.log") as server:
         note(f"  listening on 127.0.0.1:{server.port}, workers {server.workers()}")
         fake = [OrderRef(f"KB{int(time.time())}{i:014d}", PRICE, f"o_notify_{i:012d}")
                 for i in range(args.http_warmup + args.http_orders)]
         closed_loop(server.port, [notes.success(r) for r in fake[:args.http_warmup]], args.clients,
                     "baseline warm-up", server, quiet=True)
-        background = wb.background_busy()
+        background = background_busy()
         note(f"  machine busy with nothing sent: {background:.0%}")
         batch = [notes.success(r) for r in fake[args.http_warmup:]]
         load = closed_loop(server.port, batch, args.clients, "baseline", server)
@@ -683,7 +566,7 @@ def run_http(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> Htt
     from store.migrations import migrate
     from dialogs.context import AppContext
 
-    backend = prepare_backend(name, args, tmpdir)
+    backend = prepare_backend(name, args.pg_url, args.redis_url, tmpdir)
     settings = notify_settings(backend, pay)
     database = bind(open_database(backend.database_url))  # the bench seeds before gunicorn starts
     try:
@@ -691,23 +574,23 @@ def run_http(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> Htt
         refs, unlock_rows = seed(database, args.http_warmup + args.http_orders, args.article_chars,
                                  AppContext.from_settings(settings).links)
     finally:
-        wb.close_database(database)
-    note(f"HTTP: gunicorn {' '.join(wb.GUNICORN_ARGS)} 'bot:wsgi()' ({backend.label}); {len(refs)} orders seeded")
+        close_database(database)
+    note(f"HTTP: gunicorn {' '.join(GUNICORN_ARGS)} 'bot:wsgi()' ({backend.label}); {len(refs)} orders seeded")
     if name == "sqlite":
         note("  note: memory state is per process (the notify path does not use it)")
     notes = Notes(pay)
     db = Db(backend.database_url)
     problems: list[str] = []
-    loads: dict[str, wb.LoadResult] = {}
+    loads: dict[str, LoadResult] = {}
     label = f"ours {name}"
     try:
-        with wb.Gunicorn("bot:wsgi()", settings_env(settings),
+        with Gunicorn("bot:wsgi()", settings_env(settings),
                          tmpdir / f"gunicorn-{name}.log") as server:
             note(f"  listening on 127.0.0.1:{server.port}, workers {server.workers()}")
             warm = [notes.success(r) for r in refs[:args.http_warmup]]
             closed_loop(server.port, warm, args.clients, f"{label} warm-up", server, quiet=True)
             closed_loop(server.port, warm, args.clients, f"{label} warm-up", server, quiet=True)
-            background = wb.background_busy()
+            background = background_busy()
             note(f"  machine busy with nothing sent: {background:.0%}")
             first = [notes.success(r) for r in refs[args.http_warmup:]]  # signed just before use
             loads["first"] = closed_loop(server.port, first, args.clients, f"{label} first deliveries", server)
@@ -726,11 +609,11 @@ def run_http(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> Htt
         return result
     finally:
         if backend.redis_url:
-            wb.forget_redis_keys(backend.redis_url, settings.wechat.appid)
+            forget_redis_keys(backend.redis_url, settings.wechat.appid)
 
 
 def print_http(results: list[HttpResult], args: argparse.Namespace) -> None:
-    print(f"\n### Over HTTP: gunicorn {' '.join(wb.GUNICORN_ARGS)}, 127.0.0.1; {args.clients} keep-alive "
+    print(f"\n### Over HTTP: gunicorn {' '.join(GUNICORN_ARGS)}, 127.0.0.1; {args.clients} keep-alive "
           "clients back to back (closed loop)\n")
     print(f"{args.http_orders} first deliveries (one order each) and {args.http_duplicates} duplicates per "
           f"backend, after {args.http_warmup} warm-up orders delivered twice; the baseline server gets "
@@ -774,12 +657,12 @@ def print_http(results: list[HttpResult], args: argparse.Namespace) -> None:
 def run_profile(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> None:
     from bot import create_app
 
-    backend = prepare_backend(name, args, tmpdir)
+    backend = prepare_backend(name, args.pg_url, args.redis_url, tmpdir)
     settings = notify_settings(backend, pay)
     note(f"profile: {backend.label}")
     notes = Notes(pay)
     n = args.profile_orders
-    with wb.captured_logs(tmpdir / f"profile-{name}.log"):
+    with captured_logs(tmpdir / f"profile-{name}.log"):
         app = create_app(settings)
         services = app.services
         try:
@@ -796,40 +679,18 @@ def run_profile(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> 
             profiler.disable()
             wall = time.perf_counter() - started
             firsts = [notes.success(r) for r in refs[args.warmup + n:args.warmup + 2 * n]]
-            timed_first, wall_first = database_time(app, firsts)
-            timed_dup, wall_dup = database_time(app, firsts)
+            timed_first, wall_first = database_time(services.database, lambda: deliver(app, firsts), width=70)
+            timed_dup, wall_dup = database_time(services.database, lambda: deliver(app, firsts), width=70)
             seconds = [notes.success(r) for r in refs[args.warmup + 2 * n:args.warmup + 3 * n]]
             steps_first = step_time(app, seconds)
             steps_dup = step_time(app, seconds)
         finally:
-            wb.close_database(services.database)
+            close_database(services.database)
             if backend.redis_url:
-                wb.forget_redis_keys(backend.redis_url, settings.wechat.appid)
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt
+                forget_redis_keys(backend.redis_url, settings.wechat.appid)
     print(f"\n### Profile: first deliveries, {backend.label}: {n} notifications, {wall / n * 1000:.2f} ms each "
           "under cProfile\n")
-    by_area: Counter = Counter()
-    rows = []
-    for (filename, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
-        by_area[wb._area(filename)] += tt
-        rows.append((tt, ct, nc, f"{wb._area(filename)}:{line}({func})", wb._area(filename).endswith(".py")))
-    print("Own time by file or package:\n")
-    print("| where | share of time |")
-    print("|---|--:|")
-    for area, tt in by_area.most_common(14):
-        print(f"| {area} | {tt / total:.1%} |")
-    print(f"\nTop functions by own time (share of {total:.2f} s):\n")
-    print("| function | own | cumulative | calls/notification |")
-    print("|---|--:|--:|--:|")
-    for tt, ct, nc, where, _ in sorted(rows, reverse=True)[:args.profile_top]:
-        print(f"| {where} | {tt / total:.1%} | {ct / total:.1%} | {nc / n:.1f} |")
-    print("\nProject functions by cumulative time:\n")
-    print("| function | cumulative | calls/notification |")
-    print("|---|--:|--:|")
-    ours = [r for r in rows if r[4]]
-    for tt, ct, nc, where, _ in sorted(ours, key=lambda r: r[1], reverse=True)[:args.profile_top]:
-        print(f"| {where} | {ct / total:.1%} | {nc / n:.1f} |")
+    print_profile(pstats.Stats(profiler), n, "notification", args.profile_top)
     for kind, steps in (("first deliveries", steps_first), ("duplicates", steps_dup)):
         whole = sum(steps["whole request"])
         print(f"\nSteps of the request, {kind}, timed without the profiler ({n} notifications, "
@@ -843,10 +704,7 @@ def run_profile(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -> 
     for kind, timed, plain in (("first deliveries", timed_first, wall_first), ("duplicates", timed_dup, wall_dup)):
         print(f"\nDatabase calls, {kind}, timed without the profiler ({n} notifications, "
               f"{plain / n * 1000:.2f} ms each; statement execution only, building the SQL is not included):\n")
-        print("| call | ms/notification | calls/notification | share of the notification |")
-        print("|---|--:|--:|--:|")
-        for what, seconds in sorted(timed.items(), key=lambda kv: -sum(kv[1])):
-            print(f"| {what} | {sum(seconds) / n * 1000:.3f} | {len(seconds) / n:.1f} | {sum(seconds) / plain:.1%} |")
+        print_database_calls(timed, n, plain, "notification")
         every = sum(map(sum, timed.values()))
         print(f"| all of the above | {every / n * 1000:.3f} | {sum(map(len, timed.values())) / n:.1f} "
               f"| {every / plain:.1%} |")
@@ -907,43 +765,12 @@ def step_time(app: Any, batch: list[Note]) -> dict[str, list[float]]:
     return out
 
 
-def database_time(app: Any, batch: list[Note]) -> tuple[dict[str, list[float]], float]:
-    """Seconds in each database call (statement by its first words; connect, begin, commit, close) while
-    `batch` goes through the app; the wrappers live on this app's database object only."""
-    database = app.services.database
-    timed: dict[str, list[float]] = defaultdict(list)
-    savepoint = re.compile(r'"s[0-9a-f]{32}"')
-    names = ("execute_sql", "connect", "begin", "commit", "rollback", "close")
-
-    def wrap(name: str, label: Callable[..., str]) -> None:
-        inner = getattr(database, name)
-
-        def timed_call(*a: Any, **k: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return inner(*a, **k)
-            finally:
-                timed[label(*a, **k)].append(time.perf_counter() - started)
-
-        setattr(database, name, timed_call)
-
-    def statement(sql: str, *rest: Any, **kw: Any) -> str:
-        words = savepoint.sub('"s…"', " ".join(sql.split()))
-        return "`" + (words[:70] + "…" if len(words) > 70 else words) + "`"
-
-    wrap("execute_sql", statement)
-    for name in names[1:]:
-        wrap(name, lambda *a, _name=name, **k: f"<{_name}>")
-    try:
-        started = time.perf_counter()
-        for x in batch:
-            status, _ = call_notify(app, x.headers, x.body)
-            if status != 204:
-                raise RuntimeError(f"profile: answer {status}")
-        return timed, time.perf_counter() - started
-    finally:
-        for name in names:
-            database.__dict__.pop(name, None)
+def deliver(app: Callable, batch: list[Note]) -> None:
+    """Post every notification of `batch` into the app; each must be answered 204."""
+    for x in batch:
+        status, _ = call_notify(app, x.headers, x.body)
+        if status != 204:
+            raise RuntimeError(f"profile: answer {status}")
 
 
 # ---------------------------------------------------------------- main
@@ -975,18 +802,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="length of the paid article (its unlock is split into outbox rows of <= 2000 bytes)")
     parser.add_argument("--profile-orders", type=int, default=500, help="profile: notifications per table")
     parser.add_argument("--profile-top", type=int, default=20, help="profile: rows per table")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (created, tables dropped)")
-    parser.add_argument("--redis-url", default=REDIS_URL,
-                        help="Redis bench database (only this run's keys are touched)")
+    add_backend_options(parser, PG_URL, REDIS_URL)
     args = parser.parse_args(argv)
-    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    for part in args.parts:
-        if part not in ("inprocess", "http", "profile"):
-            parser.error(f"unknown part {part!r}")
-    for backend in args.backends:
-        if backend not in BACKENDS:
-            parser.error(f"unknown backend {backend!r}")
+    args.parts = option_list(parser, args.parts, PARTS, "part")
+    args.backends = option_list(parser, args.backends, BACKENDS, "backend")
     for name in ("orders", "http_orders", "block", "clients", "profile_orders", "article_chars"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
@@ -1000,11 +819,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.chdir(ROOT)
-    started = time.monotonic()
-    print(f"## bench/notify.py\n\n{wb.machine_facts()}")
-    print(f"command: .venv/bin/python bench/notify.py {' '.join(sys.argv[1:]) if argv is None else ' '.join(argv)}"
-          .rstrip())
+    started = start_report("bench/notify.py", argv)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-notify-") as tmp:
         tmpdir = Path(tmp)

@@ -27,20 +27,11 @@ over HTTP.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
-import http.client
-import io
 import itertools
-import logging
 import os
-import platform
 import pstats
 import queue
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -49,7 +40,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable
 from urllib.parse import urlencode
 
 # Run as a script, this file's folder comes first on sys.path (bench/search.py would shadow the
@@ -57,6 +48,15 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import http_load  # noqa: E402
+from bench.harness import (  # noqa: E402
+    PARTS, Backend, Dist, Progress, add_backend_options, background_busy, call_wsgi, captured_logs,
+    close_database, database_time, fetch_rows, forget_redis_keys, free_port, ms, note, option_list,
+    prepare_backend, print_database_calls, print_profile, settings_env, start_report,
+)
+from bench.http_load import (  # noqa: E402
+    GUNICORN_ARGS, Client, Gunicorn, LoadResult, Record, cpu_counters, load_result,
+)
 from tests import wire  # noqa: E402  (WeChat's wire format, shared with the tests)
 
 TOKEN = "bench-token"
@@ -66,39 +66,13 @@ KINDS = ("help", "click")
 PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_webhook"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 BACKENDS = ("sqlite", "postgres", "redis-down")
-BACKEND_LABELS = {
-    "sqlite": "SQLite file + memory state",
-    "postgres": "PostgreSQL + Redis",
-    "redis-down": "PostgreSQL + Redis stopped",
-}
+XML = {"Content-Type": "text/xml"}
 AIM_RATIO = 10.0
 AIM_P99_MS = 50.0
-GUNICORN_ARGS = ["--workers", "2", "--threads", "8", "--timeout", "10"]  # as the Procfile's `web`
-# gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, one path shared by every gunicorn of the
-# user: the bench's servers go without it so they never disturb another one (serving is unaffected).
-GUNICORN_EXTRA = ["--no-control-socket"]
 
 _MSG_BASE = int(time.time()) * 1_000_000  # MsgIds of this run: unique across runs too
 _CT_BASE = int(time.time())  # CreateTime of clicks: base + serial, unique per (openid, CreateTime)
 _serial = itertools.count(1)  # shared by every factory: no two messages of a run look alike
-
-
-def note(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-class Progress:
-    """At most one stderr line a second: `[label] done/total`."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total = label, total
-        self._last = 0.0
-
-    def update(self, done: int, extra: str = "") -> None:
-        now = time.monotonic()
-        if now - self._last >= 1.0 or done >= self.total:
-            self._last = now
-            note(f"  [{self.label}] {done}/{self.total} {extra}".rstrip())
 
 
 # ---------------------------------------------------------------- messages
@@ -177,116 +151,12 @@ def echo_app():
     return make_echo_robot(os.environ.get("BOT_WECHAT_TOKEN", TOKEN)).wsgi
 
 
-def call_wsgi(app: Callable, qs: str, body: bytes) -> tuple[int, bytes]:
+def post_message(app: Callable, msg: Msg) -> tuple[int, bytes]:
     """One POST /wechat straight into a WSGI callable, as a WSGI server would make it."""
-    environ = {
-        "REQUEST_METHOD": "POST", "SCRIPT_NAME": "", "PATH_INFO": "/wechat", "QUERY_STRING": qs,
-        "CONTENT_TYPE": "text/xml", "CONTENT_LENGTH": str(len(body)), "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1:8000",
-        "REMOTE_ADDR": "127.0.0.1", "wsgi.version": (1, 0), "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.multithread": False,
-        "wsgi.multiprocess": False, "wsgi.run_once": False,
-    }
-    status: list[str] = []
-
-    def start_response(s: str, headers: list, exc_info: Any = None) -> Callable:
-        status.append(s)
-        return lambda data: None
-
-    out = app(environ, start_response)
-    try:
-        data = b"".join(out)
-    finally:
-        close = getattr(out, "close", None)
-        if close:
-            close()
-    return int(status[0].split()[0]), data
+    return call_wsgi(app, "/wechat", msg.body, XML, msg.qs)
 
 
 # ---------------------------------------------------------------- backends and settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_params(url: str) -> dict:
-    from playhouse.db_url import parse
-
-    return parse(url)
-
-
-def reset_postgres(url: str) -> None:
-    """Create the bench database if missing, then drop its tables (the app migrates afresh)."""
-    import psycopg2
-    from psycopg2 import sql
-
-    params = _pg_params(url)
-    name = params.pop("database")
-    admin = psycopg2.connect(dbname="postgres", connect_timeout=3, **params)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cur.fetchone() is None:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
-    conn = psycopg2.connect(dbname=name, connect_timeout=3, **params)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        tables = [row[0] for row in cur.fetchall()]
-        if tables:
-            cur.execute(sql.SQL("DROP TABLE {} CASCADE").format(
-                sql.SQL(", ").join(sql.Identifier(t) for t in tables)))
-    conn.close()
-
-
-def ensure_redis(url: str) -> None:
-    import redis
-
-    redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2).ping()
-
-
-def forget_redis_keys(url: str, appid: str) -> int:
-    """Delete this run's keys (`kb:{appid}:*`) from the bench Redis database; nothing else."""
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    deleted = 0
-    with contextlib.suppress(redis.RedisError):
-        batch = []
-        for key in client.scan_iter(match=f"kb:{appid}:*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                deleted += client.delete(*batch)
-                batch = []
-        if batch:
-            deleted += client.delete(*batch)
-    return deleted
-
-
-@dataclass
-class Backend:
-    name: str
-    database_url: str
-    redis_url: str
-
-    @property
-    def label(self) -> str:
-        return BACKEND_LABELS[self.name]
-
-
-def prepare_backend(name: str, args: argparse.Namespace, tmpdir: Path) -> Backend:
-    """A fresh database for each use: a new SQLite file, or the PostgreSQL bench database emptied."""
-    if name == "sqlite":
-        return Backend(name, f"sqlite:///{tmpdir / f'bench-{uuid.uuid4().hex[:8]}.db'}", "")
-    reset_postgres(args.pg_url)
-    if name == "postgres":
-        ensure_redis(args.redis_url)
-        return Backend(name, args.pg_url, args.redis_url)
-    return Backend(name, args.pg_url, f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
 
 
 def bench_settings(backend: Backend):
@@ -303,122 +173,12 @@ def bench_settings(backend: Backend):
     )
 
 
-def settings_env(settings) -> dict[str, str]:
-    """The same settings as BOT_<SECTION>_<KEY> variables, for `bot:wsgi()` under gunicorn."""
-    return {
-        "BOT_WECHAT_TOKEN": settings.wechat.token,
-        "BOT_WECHAT_APPID": settings.wechat.appid,
-        "BOT_WECHAT_APPSECRET": settings.wechat.appsecret,
-        "BOT_WECHAT_ENCODING_AES_KEY": settings.wechat.encoding_aes_key,
-        "BOT_WECHAT_API_BASE_URL": settings.wechat.api_base_url,
-        "BOT_SITE_SECRET_KEY": settings.site.secret_key,
-        "BOT_SITE_BASE_URL": settings.site.base_url,
-        "BOT_STORE_DATABASE_URL": settings.store.database_url,
-        "BOT_STORE_REDIS_URL": settings.store.redis_url,
-    }
-
-
-def close_database(database: Any) -> None:
-    with contextlib.suppress(Exception):
-        if hasattr(database, "close_all"):
-            database.close_all()
-        else:
-            database.close()
-
-
 def count_rows(database_url: str) -> dict[str, int]:
     """Rows in the message record and the event table: each answered message must appear once."""
     from store.models import Event, InboundMessage
 
     tables = {"inbound": InboundMessage._meta.table_name, "events": Event._meta.table_name}
-    if database_url.startswith("sqlite"):
-        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-        try:
-            return {k: conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for k, t in tables.items()}
-        finally:
-            conn.close()
-    import psycopg2
-
-    params = _pg_params(database_url)
-    conn = psycopg2.connect(dbname=params.pop("database"), connect_timeout=3, **params)
-    try:
-        with conn.cursor() as cur:
-            counts = {}
-            for k, t in tables.items():
-                cur.execute(f'SELECT COUNT(*) FROM "{t}"')
-                counts[k] = cur.fetchone()[0]
-            return counts
-    finally:
-        conn.close()
-
-
-class CountingLogs(logging.Handler):
-    """The app's logs, formatted as in production (JSON) into a file, counted by level."""
-
-    def __init__(self, path: Path) -> None:
-        from ops.logs import JsonFormatter
-
-        super().__init__()
-        self.setFormatter(JsonFormatter())
-        self.stream = path.open("a", encoding="utf-8")
-        self.counts: Counter = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.counts[record.levelname.lower()] += 1
-        self.stream.write(self.format(record) + "\n")
-
-    def close(self) -> None:
-        self.stream.close()
-        super().close()
-
-
-@contextlib.contextmanager
-def captured_logs(path: Path) -> Iterator[CountingLogs]:
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    handler = CountingLogs(path)
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    try:
-        yield handler
-    finally:
-        root.handlers[:], level = saved
-        root.setLevel(level)
-        handler.close()
-
-
-# ---------------------------------------------------------------- statistics
-
-
-def pct(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), int(-(-q * len(sorted_values) // 1))))
-    return sorted_values[rank - 1]
-
-
-@dataclass
-class Dist:
-    n: int
-    mean: float
-    p50: float
-    p99: float
-    max: float
-
-    @classmethod
-    def of(cls, seconds: Sequence[float]) -> Dist:
-        values = sorted(seconds)
-        if not values:
-            return cls(0, float("nan"), float("nan"), float("nan"), float("nan"))
-        return cls(len(values), sum(values) / len(values), pct(values, 0.50), pct(values, 0.99), values[-1])
-
-
-def ms(seconds: float) -> str:
-    if seconds != seconds:  # nan
-        return "-"
-    value = seconds * 1000
-    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 100 else f"{value:.0f}"
+    return {k: fetch_rows(database_url, f'SELECT COUNT(*) FROM "{t}"')[0][0] for k, t in tables.items()}
 
 
 # ---------------------------------------------------------------- part 1: in-process
@@ -437,7 +197,7 @@ class InprocessResult:
 def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path) -> InprocessResult:
     from bot import create_app
 
-    backend = prepare_backend(name, args, tmpdir)
+    backend = prepare_backend(name, args.pg_url, args.redis_url, tmpdir)
     settings = bench_settings(backend)
     background = background_busy()
     note(f"in-process: {backend.label} (machine busy before: {background:.0%})")
@@ -450,7 +210,7 @@ def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path) -> Inproces
         try:
             for impl, wsgi in apps:  # warm-up: imports, first connections, first user rows
                 for m in factory.batch(args.warmup):
-                    status, body = call_wsgi(wsgi, m.qs, m.body)
+                    status, body = post_message(wsgi, m)
                     bad[impl] += not reply_ok(impl, m.kind, status, body)
             bad.clear()
             samples: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -463,7 +223,7 @@ def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path) -> Inproces
                 for impl, wsgi in apps:  # the same requests to both, block by block
                     for m in msgs:
                         started = clock()
-                        status, body = call_wsgi(wsgi, m.qs, m.body)
+                        status, body = post_message(wsgi, m)
                         samples[(impl, m.kind)].append(clock() - started)
                         bad[impl] += not reply_ok(impl, m.kind, status, body)
                 done += len(msgs)
@@ -507,201 +267,17 @@ def print_inprocess(results: list[InprocessResult], args: argparse.Namespace) ->
 # ---------------------------------------------------------------- part 2: over HTTP
 
 
-def _machine_jiffies() -> tuple[int, int]:
-    """(busy, total) CPU time of the whole machine so far, from /proc/stat."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
-    except (OSError, ValueError, IndexError):
-        return 0, 0
-    return sum(values) - values[3] - values[4], sum(values)
-
-
-def background_busy(seconds: float = 1.0) -> float:
-    """Share of all cores busy while this benchmark sends nothing: other work on the machine."""
-    busy0, total0 = _machine_jiffies()
-    time.sleep(seconds)
-    busy1, total1 = _machine_jiffies()
-    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else float("nan")
-
-
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of one process, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-class Gunicorn:
-    """gunicorn as a subprocess on a free loopback port; stopped by its own pid (SIGTERM, then SIGKILL)."""
-
-    def __init__(self, target: str, env: dict[str, str], log_path: Path) -> None:
-        self.target, self.log_path = target, log_path
-        self.port = free_port()
-        base = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-        self.env = {**base, **env, "PYTHONUNBUFFERED": "1"}
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> Gunicorn:
-        cmd = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS, *GUNICORN_EXTRA,
-               "--bind", f"127.0.0.1:{self.port}", self.target]
-        self.log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        try:
-            return self._wait_ready(timeout)
-        except BaseException:
-            self.stop()  # __exit__ does not run when __enter__ fails
-            raise
-
-    def _wait_ready(self, timeout: float) -> Gunicorn:
-        workers = int(GUNICORN_ARGS[GUNICORN_ARGS.index("--workers") + 1])
-        deadline = time.monotonic() + timeout
-        query = urlencode({**wire.signed_query(self.env["BOT_WECHAT_TOKEN"]), "echostr": "ready"})
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.log_tail()}")
-            booted = self.log_path.read_text(errors="replace").count("Booting worker")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", f"/wechat?{query}")
-                answer = conn.getresponse().read()
-                conn.close()
-                if answer == b"ready" and booted >= workers:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{self.log_tail()}")
-
-    def workers(self) -> list[int]:
-        try:
-            return [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
-        except (OSError, ValueError, AttributeError):
-            return []
-
-    def cpu(self) -> float:
-        return sum(_proc_cpu(pid) for pid in self.workers())
-
-    def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
-
-    def problems(self) -> Counter:
-        """Errors the server logged: gunicorn's own and the app's JSON lines."""
-        found: Counter = Counter()
-        for line in self.log_path.read_text(errors="replace").splitlines():
-            if '"level": "error"' in line or "[ERROR]" in line or "[CRITICAL]" in line:
-                found["error"] += 1
-            elif '"level": "warning"' in line or "[WARNING]" in line:
-                found["warning"] += 1
-            if "WORKER TIMEOUT" in line:
-                found["worker timeout"] += 1
-        return found
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        workers = self.workers()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        bind = f"127.0.0.1:{self.port}".encode()
-        for pid in workers:  # a worker outliving its master (should not happen): end it by its own pid
-            with contextlib.suppress(OSError):
-                if bind in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    os.kill(pid, signal.SIGKILL)
-        self.proc = None
-        self.log.close()
-
-    def __enter__(self) -> Gunicorn:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-class Client:
-    """One keep-alive connection. A reused connection the server closed while idle is reopened once."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.conn: http.client.HTTPConnection | None = None
-        self.reused = False
-        self.reconnects = 0
-
-    def post(self, msg: Msg) -> tuple[int, bytes]:
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                self.reused = False
-            try:
-                self.conn.request("POST", f"/wechat?{msg.qs}", body=msg.body,
-                                  headers={"Content-Type": "text/xml"})
-                response = self.conn.getresponse()
-                data = response.read()
-                if response.will_close:
-                    self.close()
-                else:
-                    self.reused = True
-                return response.status, data
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                stale = self.reused
-                self.close()
-                if attempt == 0 and stale:
-                    self.reconnects += 1
-                    continue
-                raise
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
-@dataclass
-class LoadResult:
-    mode: str  # "open" | "closed"
-    offered: float  # messages/s (open loop), clients (closed loop)
-    sent: int
-    ok: int
-    errors: Counter
-    latency: Dist  # from the scheduled send time (open) or the send (closed), answered requests
-    service: Dist  # from the actual send
-    seconds: float
-    client_cpu: float  # share of one core
-    server_cpu: float  # share of one core, both workers
-    machine_busy: float  # share of all cores: server, client, PostgreSQL, Redis, everything
-    reconnects: int
-    capped: bool = False
-
-    @property
-    def throughput(self) -> float:
-        return self.ok / self.seconds if self.seconds > 0 else 0.0
-
-
-def _send(client: Client, impl: str, msg: Msg) -> str | None:
-    try:
-        status, data = client.post(msg)
-    except Exception as exc:  # timeouts, refused, reset: counted, the run goes on
-        client.close()
-        return type(exc).__name__
-    if status != 200:
-        return f"HTTP {status}"
-    return None if reply_ok(impl, msg.kind, status, data) else "wrong reply"
+def send(client: Client, impl: str, msg: Msg) -> str | None:
+    """Post one message: None when answered right, else what went wrong."""
+    return client.attempt(f"/wechat?{msg.qs}", msg.body, XML, 200,
+                          lambda data: reply_ok(impl, msg.kind, 200, data))
 
 
 def open_loop(port: int, impl: str, msgs: list[Msg], rate: float, clients: int, label: str,
               server: Gunicorn) -> LoadResult:
     """Requests are due at t0 + i/rate whatever happened before; latency counts from the due time."""
     jobs: queue.SimpleQueue = queue.SimpleQueue()
-    records: list[tuple[float, float, float, str | None] | None] = [None] * len(msgs)
+    records: list[Record | None] = [None] * len(msgs)
     pool = [Client(port) for _ in range(clients)]
 
     def work(client: Client) -> None:
@@ -711,7 +287,7 @@ def open_loop(port: int, impl: str, msgs: list[Msg], rate: float, clients: int, 
                 break
             i, due = job
             started = time.perf_counter()
-            error = _send(client, impl, msgs[i])
+            error = send(client, impl, msgs[i])
             records[i] = (due, started, time.perf_counter(), error)
         client.close()
 
@@ -719,7 +295,7 @@ def open_loop(port: int, impl: str, msgs: list[Msg], rate: float, clients: int, 
     for t in threads:
         t.start()
     progress = Progress(label, len(msgs))
-    cpu0, scpu0, jiffies0 = time.process_time(), server.cpu(), _machine_jiffies()
+    before = cpu_counters(server)
     t0 = time.perf_counter() + 0.05
     for i in range(len(msgs)):
         due = t0 + i / rate
@@ -733,63 +309,14 @@ def open_loop(port: int, impl: str, msgs: list[Msg], rate: float, clients: int, 
     for t in threads:
         t.join(timeout=30)
     wall = time.perf_counter() - t0
-    return _load_result("open", rate, records, pool, t0, wall, (cpu0, scpu0, jiffies0), server)
+    return load_result("open", rate, records, pool, t0, wall, before, server)
 
 
 def closed_loop(port: int, impl: str, msgs: list[Msg], clients: int, duration: float, label: str,
                 server: Gunicorn, quiet: bool = False) -> LoadResult:
     """`clients` threads, each sending its next message as soon as the last one is answered."""
-    index = itertools.count()
-    records: list[tuple[float, float, float, str | None] | None] = [None] * len(msgs)
-    pool = [Client(port) for _ in range(clients)]
-    t0 = time.perf_counter()
-    deadline = t0 + duration
-
-    def work(client: Client) -> None:
-        while time.perf_counter() < deadline:
-            i = next(index)
-            if i >= len(msgs):
-                break
-            started = time.perf_counter()
-            error = _send(client, impl, msgs[i])
-            records[i] = (started, started, time.perf_counter(), error)
-        client.close()
-
-    cpu0, scpu0, jiffies0 = time.process_time(), server.cpu(), _machine_jiffies()
-    threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in pool]
-    for t in threads:
-        t.start()
-    progress = Progress(label, int(duration))
-    while any(t.is_alive() for t in threads) and time.perf_counter() < deadline + 30:
-        time.sleep(0.25)
-        if not quiet:
-            progress.update(min(int(duration), int(time.perf_counter() - t0)),
-                            f"s, {sum(r is not None for r in records)} answered")
-    for t in threads:
-        t.join(timeout=1)
-    wall = time.perf_counter() - t0
-    result = _load_result("closed", clients, records, pool, t0, wall, (cpu0, scpu0, jiffies0), server)
-    result.capped = next(index) >= len(msgs)
-    return result
-
-
-def _load_result(mode: str, offered: float, records: list, pool: list[Client], t0: float, wall: float,
-                 before: tuple[float, float, tuple[int, int]], server: Gunicorn) -> LoadResult:
-    cpu0, scpu0, (busy0, total0) = before
-    busy1, total1 = _machine_jiffies()
-    done = [r for r in records if r is not None]
-    errors = Counter(r[3] for r in done if r[3] is not None)
-    errors["not answered"] += len(records) - len(done) if mode == "open" else 0
-    errors = +errors
-    ok = [r for r in done if r[3] is None]
-    seconds = (max(r[2] for r in done) - t0) if done else wall
-    return LoadResult(
-        mode, offered, len(done), len(ok), errors,
-        Dist.of([r[2] - r[0] for r in ok]), Dist.of([r[2] - r[1] for r in ok]), seconds,
-        (time.process_time() - cpu0) / wall, (server.cpu() - scpu0) / wall,
-        (busy1 - busy0) / (total1 - total0) if total1 > total0 else float("nan"),
-        sum(c.reconnects for c in pool),
-    )
+    return http_load.closed_loop(port, len(msgs), lambda client, i: send(client, impl, msgs[i]), clients, label,
+                                 server, seconds=duration, poll=0.25, quiet=quiet)
 
 
 @dataclass
@@ -805,7 +332,7 @@ class HttpResult:
 
 
 def run_http(impl: str, name: str | None, args: argparse.Namespace, tmpdir: Path) -> HttpResult:
-    backend = prepare_backend(name, args, tmpdir) if impl == "ours" else None
+    backend = prepare_backend(name, args.pg_url, args.redis_url, tmpdir) if impl == "ours" else None
     if impl == "ours":
         settings = bench_settings(backend)
         env, target, token = settings_env(settings), "bot:wsgi()", settings.wechat.token
@@ -914,25 +441,10 @@ def print_aims(inproc: list[InprocessResult], over_http: list[HttpResult], args:
 # ---------------------------------------------------------------- part 3: profile
 
 
-def _area(filename: str) -> str:
-    """Group a profiled file: project files by path, libraries by package, the rest by module."""
-    if filename.startswith("~") or filename.startswith("<"):
-        return "(built-ins)"
-    path = Path(filename)
-    with contextlib.suppress(ValueError):
-        rel = path.relative_to(ROOT)
-        if rel.parts[0] != ".venv":
-            return str(rel)
-    parts = path.parts
-    if "site-packages" in parts:
-        return parts[parts.index("site-packages") + 1].removesuffix(".py")
-    return f"stdlib {path.stem}"
-
-
 def run_profile(name: str, args: argparse.Namespace, tmpdir: Path) -> None:
     from bot import create_app
 
-    backend = prepare_backend(name, args, tmpdir)
+    backend = prepare_backend(name, args.pg_url, args.redis_url, tmpdir)
     settings = bench_settings(backend)
     note(f"profile: {backend.label}")
     with captured_logs(tmpdir / f"profile-{name}.log"):
@@ -940,107 +452,38 @@ def run_profile(name: str, args: argparse.Namespace, tmpdir: Path) -> None:
         factory = MessageFactory(settings.wechat.token, args.openids)
         try:
             for m in factory.batch(args.warmup):
-                call_wsgi(app, m.qs, m.body)
+                post_message(app, m)
             msgs = factory.batch(2 * args.messages)
             profiler = cProfile.Profile()
             started = time.perf_counter()
             profiler.enable()
             for m in msgs:
-                call_wsgi(app, m.qs, m.body)
+                post_message(app, m)
             profiler.disable()
             wall = time.perf_counter() - started
-            timed, plain_wall = _database_time(app, factory.batch(2 * args.messages))
+            more = factory.batch(2 * args.messages)
+            timed, plain_wall = database_time(app.services.database, lambda: post_all(app, more), width=60)
         finally:
             close_database(app.services.database)
             if backend.name == "postgres":
                 forget_redis_keys(backend.redis_url, settings.wechat.appid)
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt
     print(f"\n### Profile: ours, {backend.label}: {len(msgs)} messages, {wall / len(msgs) * 1000:.2f} ms each "
           f"under cProfile\n")
-    by_area: Counter = Counter()
-    rows = []
-    for (filename, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
-        by_area[_area(filename)] += tt
-        rows.append((tt, ct, nc, f"{_area(filename)}:{line}({func})", _area(filename).endswith(".py")))
-    print("Own time by file or package:\n")
-    print("| where | share of time |")
-    print("|---|--:|")
-    for area, tt in by_area.most_common(14):
-        print(f"| {area} | {tt / total:.1%} |")
-    print(f"\nTop functions by own time (share of {total:.2f} s):\n")
-    print("| function | own | cumulative | calls/message |")
-    print("|---|--:|--:|--:|")
-    for tt, ct, nc, where, _ in sorted(rows, reverse=True)[:args.profile_top]:
-        print(f"| {where} | {tt / total:.1%} | {ct / total:.1%} | {nc / len(msgs):.1f} |")
-    print("\nProject functions by cumulative time:\n")
-    print("| function | cumulative | calls/message |")
-    print("|---|--:|--:|")
-    ours = [r for r in rows if r[4]]  # files of this project
-    for tt, ct, nc, where, _ in sorted(ours, key=lambda r: r[1], reverse=True)[:args.profile_top]:
-        print(f"| {where} | {ct / total:.1%} | {nc / len(msgs):.1f} |")
-    n = 2 * args.messages
+    print_profile(pstats.Stats(profiler), len(msgs), "message", args.profile_top)
+    n = len(more)
     print(f"\nDatabase calls, timed without the profiler ({n} more messages, {plain_wall / n * 1000:.2f} ms each; "
           "statement execution only, building the SQL is not included):\n")
-    print("| call | ms/message | calls/message | share of the message |")
-    print("|---|--:|--:|--:|")
-    for what, seconds in sorted(timed.items(), key=lambda kv: -sum(kv[1])):
-        print(f"| {what} | {sum(seconds) / n * 1000:.3f} | {len(seconds) / n:.1f} | {sum(seconds) / plain_wall:.1%} |")
+    print_database_calls(timed, n, plain_wall, "message")
     print(f"| all of the above | {sum(map(sum, timed.values())) / n * 1000:.3f} | | "
           f"{sum(map(sum, timed.values())) / plain_wall:.1%} |")
 
 
-def _database_time(app: Any, msgs: list[Msg]) -> tuple[dict[str, list[float]], float]:
-    """Seconds spent in each database call (statement by its first words; connect, begin, commit, close)
-    while `msgs` go through the app; the wrappers live on this app's database object only."""
-    import re
-
-    database = app.services.database
-    timed: dict[str, list[float]] = defaultdict(list)
-    savepoint = re.compile(r'"s[0-9a-f]{32}"')
-
-    def wrap(name: str, label: Callable[..., str]) -> None:
-        inner = getattr(database, name)
-
-        def timed_call(*a: Any, **k: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return inner(*a, **k)
-            finally:
-                timed[label(*a, **k)].append(time.perf_counter() - started)
-
-        setattr(database, name, timed_call)
-
-    def statement(sql: str, *rest: Any, **kw: Any) -> str:
-        words = savepoint.sub('"s…"', " ".join(sql.split()))
-        return "`" + (words[:60] + "…" if len(words) > 60 else words) + "`"
-
-    wrap("execute_sql", statement)
-    for name in ("connect", "begin", "commit", "close"):
-        wrap(name, lambda *a, _name=name, **k: f"<{_name}>")
-    try:
-        started = time.perf_counter()
-        for m in msgs:
-            call_wsgi(app, m.qs, m.body)
-        return timed, time.perf_counter() - started
-    finally:
-        for name in ("execute_sql", "connect", "begin", "commit", "close"):
-            database.__dict__.pop(name, None)
+def post_all(app: Callable, msgs: list[Msg]) -> None:
+    for m in msgs:
+        post_message(app, m)
 
 
 # ---------------------------------------------------------------- main
-
-
-def machine_facts() -> str:
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (f"date {time.strftime('%Y-%m-%d %H:%M %Z')}, nproc {os.cpu_count()} "
-            f"(usable {len(os.sched_getaffinity(0))}), CPU {cpu}, python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1069,19 +512,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="HTTP closed loop: messages prepared (a run ends early when they run out)")
     parser.add_argument("--http-warmup", type=int, default=300, help="HTTP warm-up messages per server")
     parser.add_argument("--profile-top", type=int, default=20, help="profile: rows per table")
-    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL bench database (created, tables dropped)")
-    parser.add_argument("--redis-url", default=REDIS_URL, help="Redis bench database (only this run's keys "
-                                                               "are touched)")
+    add_backend_options(parser, PG_URL, REDIS_URL)
     args = parser.parse_args(argv)
-    args.parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.http_backends = [b.strip() for b in args.http_backends.split(",") if b.strip()]
-    for part in args.parts:
-        if part not in ("inprocess", "http", "profile"):
-            parser.error(f"unknown part {part!r}")
-    for backend in args.backends + args.http_backends:
-        if backend not in BACKENDS:
-            parser.error(f"unknown backend {backend!r}")
+    args.parts = option_list(parser, args.parts, PARTS, "part")
+    args.backends = option_list(parser, args.backends, BACKENDS, "backend")
+    args.http_backends = option_list(parser, args.http_backends, BACKENDS, "backend")
     if args.messages < 1 or args.rate <= 0 or args.duration <= 0 or args.closed_duration <= 0:
         parser.error("--messages, --rate, --duration and --closed-duration must be positive")
     return args
@@ -1089,11 +524,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    os.chdir(ROOT)
-    started = time.monotonic()
-    print(f"## bench/webhook.py\n\n{machine_facts()}")
-    print(f"command: .venv/bin/python bench/webhook.py {' '.join(sys.argv[1:]) if argv is None else ' '.join(argv)}"
-          .rstrip())
+    started = start_report("bench/webhook.py", argv)
     inproc: list[InprocessResult] = []
     over_http: list[HttpResult] = []
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp:

@@ -7,9 +7,11 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
+import psycopg2
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import parse
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+from psycopg2 import sql
 
 from settings import ROOT
 from store.models import database_proxy
@@ -41,6 +43,27 @@ def open_database(url: str) -> Database:
     return PooledPostgresqlDatabase(
         params.pop("database"), max_connections=32, stale_timeout=300, timeout=4, **params
     )
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` unless it exists.
+
+    The database may not exist yet, so this connects to the `postgres` maintenance database instead;
+    CREATE DATABASE cannot run inside a transaction, hence autocommit. An unreachable server fails after
+    3 s unless the URL sets `connect_timeout`.
+    """
+    params = parse(url)
+    name = params.pop("database")
+    params.setdefault("connect_timeout", 3)
+    admin = psycopg2.connect(dbname="postgres", **params)
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        admin.close()
 
 
 def bind(database: Database) -> Database:

@@ -51,18 +51,9 @@ def dead_redis_url() -> str:
 @pytest.fixture(scope="session")
 def pg_url() -> str:
     """Create the test database once; each test then empties the tables it used."""
-    from psycopg2 import sql
-    from playhouse.db_url import parse
+    from store.db import ensure_database
 
-    params = parse(PG_URL)
-    name = params.pop("database")
-    admin = psycopg2.connect(dbname="postgres", **params)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-        if cur.fetchone() is None:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
+    ensure_database(PG_URL)
     return PG_URL
 
 
