@@ -427,7 +427,7 @@ def run_inprocess(name: str, args: argparse.Namespace, tmpdir: Path, pay: Pay) -
 
 
 def print_inprocess(results: list[InprocessResult], args: argparse.Namespace) -> None:
-    print(f"\n### In-process (WSGI callable called directly, one thread): ms per notification\n")
+    print("\n### In-process (WSGI callable called directly, one thread): ms per notification\n")
     print(f"{args.orders} first deliveries (one order each) and {args.duplicates} duplicates per backend, "
           f"after {args.warmup} warm-up orders; baseline = `PayGateway.parse_notification` on the same "
           f"notification, alternating with ours in blocks of {args.block}.\n")

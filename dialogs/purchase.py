@@ -19,6 +19,8 @@ AWAITING_PAYMENT = "purchase:awaiting_payment"
 
 
 def offer_article(turn: Turn) -> Result:
+    if not turn.app.settings.pay.mchid:
+        return Text(strings.PAY_OFF), END
     article = _carried_article(turn)
     if article is None:
         return Text(strings.BUY_OPEN_FIRST), END
@@ -36,6 +38,8 @@ def offer_article(turn: Turn) -> Result:
 
 
 def offer_series(turn: Turn) -> Result:
+    if not turn.app.settings.pay.mchid:
+        return Text(strings.PAY_OFF), END
     article = _carried_article(turn)
     if article is None:
         return Text(strings.BUY_OPEN_FIRST), END

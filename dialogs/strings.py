@@ -92,6 +92,7 @@ DELETE_KEPT = "已取消，您的数据未做改动。"
 SUBSCRIBED_YES = "关注中"
 SUBSCRIBED_NO = "未关注"
 
+PAY_OFF = "购买功能尚未开通，敬请期待。"
 BUY_OPEN_FIRST = "请先打开想购买的文章，再回复「购买」。"
 BUY_FREE = "这篇是免费的，可以直接阅读全文。"
 BUY_OWNED = "您已购买过《{title}》，回复「已购」可随时重读。"

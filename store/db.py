@@ -66,6 +66,20 @@ def ensure_database(url: str) -> None:
         admin.close()
 
 
+def drop_database(url: str) -> None:
+    """Drop the PostgreSQL database named in `url`, closing its other connections (tests)."""
+    params = parse(url)
+    name = params.pop("database")
+    params.setdefault("connect_timeout", 3)
+    admin = psycopg2.connect(dbname="postgres", **params)
+    try:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        admin.close()
+
+
 def bind(database: Database) -> Database:
     """Point every model at `database` (one database per process)."""
     database_proxy.initialize(database)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from store.models import Article, Order, Purchase, Series, User, utcnow
+from store.models import Article, Order, Purchase, Series, User
 
 FIRST_QUERY_AFTER = 60  # seconds: an order nobody told us about is queried this soon
 QUERY_DELAYS = (5, 30, 60, 180, 300, 600, 1800)  # then these gaps; then every 30 minutes

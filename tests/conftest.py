@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from settings import Settings, generate_aes_key  # noqa: E402
 
-PG_URL = os.environ.get("BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bot_test")
+# each test run gets its own database (suffixed with the process id), so that runs never share tables
+PG_URL = os.environ.get("BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bot_test") + f"_{os.getpid()}"
 REDIS_URL = os.environ.get("BOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite", "postgres"]
 
@@ -49,15 +50,16 @@ def dead_redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    """Create the test database once; each test then empties the tables it used."""
-    from store.db import ensure_database
+def pg_url():
+    """This run's database, created once and dropped at the end; each test empties it first."""
+    from store.db import drop_database, ensure_database
 
     ensure_database(PG_URL)
-    return PG_URL
+    yield PG_URL
+    drop_database(PG_URL)
 
 
-def _empty_postgres(url: str) -> None:
+def empty_postgres(url: str) -> None:
     from playhouse.db_url import parse
 
     params = parse(url)
@@ -75,7 +77,7 @@ def make_settings(backend: str, tmp_path: Path, request) -> Settings:
     store = {"database_url": f"sqlite:///{tmp_path / 'bot.db'}", "redis_url": ""}
     if backend == "postgres":
         url = request.getfixturevalue("pg_url")
-        _empty_postgres(url)
+        empty_postgres(url)
         store = {"database_url": url, "redis_url": REDIS_URL}
     return Settings().replace(
         wechat={"token": "test-token", "appid": f"wx{uuid.uuid4().hex[:16]}", "appsecret": "test-secret",

@@ -232,31 +232,6 @@ def test_behaviour_vectors_count_each_kind(app, user, admin, demo_catalog):
     assert vectors["o_admin"] == {"view": 1, "like": 0, "comment": 0, "share": 0, "purchase": 0}
 
 
-REACH = {  # how a follower gets into each declared state
-    "browse:results": ["机器学习"],
-    "browse:reading": ["机器学习", "1"],
-    "feedback:awaiting_text": ["反馈"],
-    "privacy:confirm_delete": ["删除我的数据"],
-    "purchase:confirm": ["梯度下降", "1", "购买"],
-    "purchase:awaiting_payment": ["梯度下降", "1", "购买", "确认"],
-    "library:listed": ["已购"],
-}
-
-
-def test_every_state_is_reachable_and_cancel_leaves_it(app, user, demo_catalog):
-    from dialogs import DIALOGS
-
-    declared = {state for dialog in DIALOGS for state in dialog.states}
-    assert declared == set(REACH)
-    own_something(app, "o_user", "python-tips")
-    for state, steps in REACH.items():
-        for text in steps:
-            user.says(text)
-        assert app.services.state.load("o_user").state == state
-        assert "已取消" in user.says("取消")
-        assert app.services.state.load("o_user").state is None
-
-
 def own_something(app, openid, slug):
     """A paid order settled directly in the store (the payment paths have their own tests)."""
     from store import orders

@@ -7,7 +7,6 @@ import json
 import time
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from catalog.importer import run_import
@@ -15,12 +14,11 @@ from catalog.text import preview, stable_slug
 from store.db import bind, open_database
 from store.migrations import migrate
 from store.models import Article, Series
+from tests.conftest import empty_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "content" / "demo"
 THUCNEWS = ROOT.parent / "shared" / "data" / "thucnews"
-PG_DATABASE = "import_test"
-PG_URL = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
 
 SERIES_YAML = """\
 - slug: py
@@ -41,20 +39,10 @@ def sqlite_database(tmp_path: Path):
     return database
 
 
-def postgres_database():
-    """The test's own PostgreSQL database, created if missing and emptied of every table."""
-    admin = psycopg2.connect(dbname="postgres", host="127.0.0.1", port=5432, user="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,))
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    admin.close()
-    database = bind(open_database(PG_URL))
-    tables = [row[0] for row in database.execute_sql(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()]
-    if tables:
-        database.execute_sql("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+def postgres_database(url: str):
+    """The run's PostgreSQL database (tests/conftest.py), emptied of every table and migrated."""
+    empty_postgres(url)
+    database = bind(open_database(url))
     migrate(database)
     return database
 
@@ -68,7 +56,8 @@ def db(tmp_path):
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def any_db(request, tmp_path):
-    database = sqlite_database(tmp_path) if request.param == "sqlite" else postgres_database()
+    database = (sqlite_database(tmp_path) if request.param == "sqlite"
+                else postgres_database(request.getfixturevalue("pg_url")))
     yield database
     if request.param == "postgres":
         database.close_all()

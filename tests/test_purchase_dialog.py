@@ -7,7 +7,14 @@ import pytest
 from catalog.importer import run_import
 from settings import ROOT
 from store.models import Order
+from sandbox.pay import ManualScheduler
+from tests.conftest import with_pay
 from tests.test_browse import own_something
+
+
+@pytest.fixture
+def settings(settings, sandbox, merchant, tmp_path):
+    return with_pay(settings, sandbox, merchant, tmp_path / "platform", scheduler=ManualScheduler())
 
 
 @pytest.fixture
@@ -100,3 +107,47 @@ def test_library_lists_and_resends(app, user, demo_catalog):
 def test_mine_counts_what_was_bought(app, user, demo_catalog):
     own_something(app, "o_user", "gradient-descent")
     assert "已购 1 项" in user.says("我的")
+
+
+def test_buying_is_off_without_a_merchant(base_settings, sandbox):
+    from bot import create_app
+    from tests.conftest import LiveServer, chat_user
+
+    settings = base_settings.replace(wechat={"api_base_url": sandbox.url})
+    app = create_app(settings)
+    server = LiveServer(app)
+    try:
+        with app.services.database.connection_context():
+            run_import(ROOT / "content" / "demo", progress=False)
+        user = chat_user(server, app, settings, sandbox, "o_user")
+        user.says("梯度下降")
+        user.says("1")
+        assert "尚未开通" in user.says("购买")
+    finally:
+        server.stop()
+        app.services.outbox.wait_idle(15)
+
+
+REACH = {  # how a follower gets into each declared state
+    "browse:results": ["机器学习"],
+    "browse:reading": ["机器学习", "1"],
+    "feedback:awaiting_text": ["反馈"],
+    "privacy:confirm_delete": ["删除我的数据"],
+    "purchase:confirm": ["梯度下降", "1", "购买"],
+    "purchase:awaiting_payment": ["梯度下降", "1", "购买", "确认"],
+    "library:listed": ["已购"],
+}
+
+
+def test_every_state_is_reachable_and_cancel_leaves_it(app, user, demo_catalog):
+    from dialogs import DIALOGS
+
+    declared = {state for dialog in DIALOGS for state in dialog.states}
+    assert declared == set(REACH)
+    own_something(app, "o_user", "python-tips")
+    for state, steps in REACH.items():
+        for text in steps:
+            user.says(text)
+        assert app.services.state.load("o_user").state == state
+        assert "已取消" in user.says("取消")
+        assert app.services.state.load("o_user").state is None
