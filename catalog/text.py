@@ -81,6 +81,9 @@ def _split_at_marker(body: str) -> tuple[str, bool, str]:
     return body[: match.start()], True, body[match.end():]
 
 
+_CHAT_HEADING = re.compile(r"【[^\n]*】")
+
+
 def _paragraphs(text: str) -> list[str]:
     """Non-empty paragraphs, separated by blank lines (a blank line inside fenced code counts too)."""
     return [p.strip("\n").rstrip() for p in _BLANK_LINES.split(text) if p.strip()]
@@ -153,7 +156,7 @@ def split_for_chat(text: str, limit: int = 2000) -> list[str]:
     if limit < _MIN_LIMIT:
         raise ValueError(f"limit must be at least {_MIN_LIMIT} bytes, got {limit}")
     units: list[str] = []
-    for paragraph in _paragraphs(text):
+    for paragraph in _headings_kept_with_text(_paragraphs(text), limit):
         if _size(paragraph) <= limit:
             units.append(paragraph)
         else:
@@ -161,6 +164,17 @@ def split_for_chat(text: str, limit: int = 2000) -> list[str]:
             units.extend(_pack(sentences, "", limit))
     parts = (part.strip("\n").rstrip() for part in _pack(units, "\n\n", limit))
     return [part for part in parts if part.strip()]
+
+
+def _headings_kept_with_text(paragraphs: list[str], limit: int) -> list[str]:
+    """A 【heading】 travels with the paragraph after it, so no message ends on a bare heading."""
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        if kept and _CHAT_HEADING.fullmatch(kept[-1]) and _size(kept[-1]) + 2 + _size(paragraph) <= limit:
+            kept[-1] = f"{kept[-1]}\n\n{paragraph}"
+        else:
+            kept.append(paragraph)
+    return kept
 
 
 def _pack(units, separator: str, limit: int) -> list[str]:

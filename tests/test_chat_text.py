@@ -246,3 +246,12 @@ def test_stable_slug():
     assert stable_slug(" 机器学习入门 ") == slug
     assert stable_slug("Ｐｙｔｈｏｎ１") == stable_slug("Python1")  # NFKC folds full-width forms
     assert stable_slug("机器学习进阶") != slug
+
+
+def test_a_heading_never_ends_a_message_when_text_follows():
+    paragraphs = []
+    for n in range(12):
+        paragraphs += [f"【第{n}节】", "正文" * 150]  # 900 bytes of text under each heading
+    parts = split_for_chat("\n\n".join(paragraphs), limit=2000)
+    assert all(not part.rstrip().endswith("】") for part in parts[:-1])
+    assert "\n\n".join(parts).count("【第") == 12
