@@ -7,8 +7,10 @@ notification or an order query.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from dialogs import strings
-from dialogs.framework import END, STAY, Dialog, News, Result, Route, Text, Turn, words
+from dialogs.framework import END, STAY, Dialog, News, Result, Route, Step, Text, Turn, words
 from dialogs.reading import article_messages
 from catalog.text import fen_to_yuan_text
 from store import catalog, orders, outbox
@@ -18,12 +20,23 @@ CONFIRM = "purchase:confirm"
 AWAITING_PAYMENT = "purchase:awaiting_payment"
 
 
-def offer_article(turn: Turn) -> Result:
-    if not turn.app.settings.pay.mchid:
-        return Text(strings.PAY_OFF), END
-    article = _carried_article(turn)
-    if article is None:
-        return Text(strings.BUY_OPEN_FIRST), END
+def for_article_in_view(step: Callable[[Turn, Any], Result]) -> Step:
+    """Entry steps need buying switched on and the article the follower was reading."""
+    def guarded(turn: Turn) -> Result:
+        if not turn.app.settings.pay.mchid:
+            return Text(strings.PAY_OFF), END
+        article_id = turn.carried.get("article")
+        article = catalog.article(article_id) if article_id else None
+        if article is None:
+            return Text(strings.BUY_OPEN_FIRST), END
+        return step(turn, article)
+
+    guarded.__name__ = step.__name__
+    return guarded
+
+
+@for_article_in_view
+def offer_article(turn: Turn, article) -> Result:
     if not article.price:
         return Text(strings.BUY_FREE), END
     if orders.owns_article(turn.user, article):
@@ -37,12 +50,8 @@ def offer_article(turn: Turn) -> Result:
     return Text(text), CONFIRM
 
 
-def offer_series(turn: Turn) -> Result:
-    if not turn.app.settings.pay.mchid:
-        return Text(strings.PAY_OFF), END
-    article = _carried_article(turn)
-    if article is None:
-        return Text(strings.BUY_OPEN_FIRST), END
+@for_article_in_view
+def offer_series(turn: Turn, article) -> Result:
     series = article.series
     if series is None or not series.price:
         return Text(strings.BUY_NO_SERIES), END
@@ -99,11 +108,6 @@ def refund_messages(order) -> list[Text]:
     item = order.article or order.series
     return [Text(strings.REFUNDED.format(order=order.out_trade_no, price=fen_to_yuan_text(order.amount),
                                          title=item.title if item else ""))]
-
-
-def _carried_article(turn: Turn):
-    article_id = turn.carried.get("article")
-    return catalog.article(article_id) if article_id else None
 
 
 PAID_BUT_LOCKED = words("我付了没解锁", "付了没解锁", "支付了没解锁", "已支付", "我已支付")

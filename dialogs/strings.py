@@ -121,4 +121,3 @@ PENDING_UNLOCKS = "您有 {count} 篇已购内容待查收，马上发送给您�
 LIBRARY_EMPTY = "您还没有购买任何内容。发送关键词搜索感兴趣的文章吧。"
 LIBRARY_HEAD = "您已购买："
 LIBRARY_FOOT = "回复序号重新接收全文。"
-LIBRARY_SENT = "《{title}》马上发送给您。"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import psycopg2
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
@@ -45,12 +45,12 @@ def open_database(url: str) -> Database:
     )
 
 
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named in `url` unless it exists.
+@contextlib.contextmanager
+def _maintenance(url: str) -> Iterator[tuple[Any, str]]:
+    """A cursor on the server's `postgres` database (the one in `url` may not exist) and that name.
 
-    The database may not exist yet, so this connects to the `postgres` maintenance database instead;
-    CREATE DATABASE cannot run inside a transaction, hence autocommit. An unreachable server fails after
-    3 s unless the URL sets `connect_timeout`.
+    Autocommit, since CREATE/DROP DATABASE cannot run in a transaction; an unreachable server fails
+    after 3 s unless the URL sets `connect_timeout`.
     """
     params = parse(url)
     name = params.pop("database")
@@ -59,25 +59,23 @@ def ensure_database(url: str) -> None:
     try:
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cur.fetchone() is None:
-                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            yield cur, name
     finally:
         admin.close()
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in `url` unless it exists."""
+    with _maintenance(url) as (cur, name):
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def drop_database(url: str) -> None:
     """Drop the PostgreSQL database named in `url`, closing its other connections (tests)."""
-    params = parse(url)
-    name = params.pop("database")
-    params.setdefault("connect_timeout", 3)
-    admin = psycopg2.connect(dbname="postgres", **params)
-    try:
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    finally:
-        admin.close()
+    with _maintenance(url) as (cur, name):
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def bind(database: Database) -> Database:

@@ -57,9 +57,3 @@ def migrate(database: Database) -> list[int]:
             SchemaVersion.create(version=version, name=name)
             applied_now.append(version)
     return applied_now
-
-
-def current_version(database: Database) -> int:
-    if not database.table_exists(SchemaVersion._meta.table_name):
-        return 0
-    return max((row.version for row in SchemaVersion.select()), default=0)

@@ -14,11 +14,6 @@ from store.models import Article, Order, Purchase, Series, User
 FIRST_QUERY_AFTER = 60  # seconds: an order nobody told us about is queried this soon
 QUERY_DELAYS = (5, 30, 60, 180, 300, 600, 1800)  # then these gaps; then every 30 minutes
 MIN_CLOSE_AGE = 300  # WeChat Pay lets an order be closed 5 minutes after it was created
-OPEN_STATES = (Order.CREATED,)
-
-
-class UnknownOrder(LookupError):
-    pass
 
 
 def new_out_trade_no(now: dt.datetime) -> str:

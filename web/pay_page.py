@@ -95,6 +95,8 @@ class PayPages:
         with self._guard:
             if now - self._last_query.get(out_trade_no, 0.0) < POLL_QUERY_GAP:
                 return False
+            # only recent entries can refuse a query: drop the rest so the map stays small
+            self._last_query = {k: t for k, t in self._last_query.items() if now - t < POLL_QUERY_GAP}
             self._last_query[out_trade_no] = now
             return True
 
