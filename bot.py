@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -23,7 +22,7 @@ from payments.notify import NotifyEndpoint
 from payments.reconcile import Reconciler
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, load_settings
 from store.db import bind, open_database
 from store.migrations import migrate
 from store.outbox import CHECK_ORDERS
@@ -189,148 +188,6 @@ def _send(response: HttpResponse) -> str:
     return response.body
 
 
-# ---------------------------------------------------------------- command line
-
-
-def _http_server(app: bottle.Bottle, host: str, port: int):
-    """A threaded WSGI server for development and the demo; production runs gunicorn (see Procfile)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        request_queue_size = 128
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    return make_server(host, port, app, server_class=Server, handler_class=Quiet)
-
-
-def serve(args: argparse.Namespace) -> None:
-    httpd = _http_server(create_app(_settings(args)), args.host, args.port)
-    print(f"webhook: http://{args.host}:{httpd.server_port}/wechat", flush=True)
-    httpd.serve_forever()
-
-
-def demo(args: argparse.Namespace) -> None:
-    """The bot on embedded defaults, wired to the sandbox: chat with it, and pay, in a browser."""
-    from sandbox.demo import start_sandbox
-    from settings import ROOT
-
-    sandbox, settings = start_sandbox(_settings(args), args.host, args.port, args.sandbox_port, ROOT / "data")
-    app = create_app(settings)
-    _load_demo_catalog(app.services.database)
-    httpd = _http_server(app, args.host, args.port)
-    print(f"webhook: {settings.site.base_url}/wechat", flush=True)
-    print(f"chat with the bot: {sandbox.url}/", flush=True)
-    try:
-        httpd.serve_forever()
-    finally:
-        sandbox.stop()
-
-
-def _load_demo_catalog(database: Any) -> None:
-    from catalog.importer import run_import
-    from settings import ROOT
-
-    with database.connection_context():
-        summary = run_import(ROOT / "content" / "demo", progress=False)
-    print(summary.format(), flush=True)
-
-
-def clock(args: argparse.Namespace) -> None:
-    from jobs.clock import build_scheduler
-
-    scheduler = build_scheduler(build_services(_settings(args)))
-    log.info("clock started", extra={"jobs": [job.id for job in scheduler.get_jobs()]})
-    scheduler.start()
-
-
-def migrate_command(args: argparse.Namespace) -> None:
-    settings = _settings(args)
-    database = bind(open_database(settings.store.database_url))
-    applied = migrate(database)
-    print(f"applied migrations: {applied or 'none (up to date)'}")
-
-
-def import_command(args: argparse.Namespace) -> int:
-    from catalog.importer import run_import
-
-    settings = _settings(args)
-    database = bind(open_database(settings.store.database_url))
-    migrate(database)
-    summary = run_import(args.path, strict=args.strict, progress=not args.quiet)
-    print(summary.format())
-    return 0 if summary.ok else 1
-
-
-def menu_command(args: argparse.Namespace) -> int:
-    """Show the configured custom menu, or create it in WeChat through the gateway."""
-    import json
-
-    settings = _settings(args)
-    menu = {"button": settings.menu.buttons}
-    if args.action == "show":
-        print(json.dumps(menu, ensure_ascii=False, indent=2))
-        return 0
-    services = build_services(settings)
-    if services.gateway is None:
-        raise SettingsError("wechat.appsecret is required to create the menu (set BOT_WECHAT_APPSECRET)")
-    with services.database.connection_context():
-        services.gateway.create_menu(menu)
-    print(f"menu created: {', '.join(button['name'] for button in settings.menu.buttons)}")
-    return 0
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bot.py", description="Paid-knowledge bot for a WeChat Official Account.")
-    parser.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.toml)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = commands.add_parser("serve", help="run the webhook (threaded dev server)")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.set_defaults(func=serve)
-
-    play = commands.add_parser("demo", help="run the bot with the sandbox and a chat page (no WeChat needed)")
-    play.add_argument("--host", default="127.0.0.1")
-    play.add_argument("--port", type=int, default=8000)
-    play.add_argument("--sandbox-port", type=int, default=8001)
-    play.set_defaults(func=demo)
-
-    tick = commands.add_parser("clock", help="run the scheduler (exactly one such process)")
-    tick.set_defaults(func=clock)
-
-    load = commands.add_parser("import", help="load articles from JSONL, CSV or a folder of Markdown files")
-    load.add_argument("path", help="a .jsonl or .csv file, or a folder of .md files (+ series.yaml)")
-    load.add_argument("--strict", action="store_true", help="stop at the first bad row and load nothing")
-    load.add_argument("--quiet", action="store_true", help="no progress bar")
-    load.set_defaults(func=import_command)
-
-    menu = commands.add_parser("menu", help="show the custom menu from config.toml, or push it to WeChat")
-    menu.add_argument("action", choices=["show", "push"])
-    menu.set_defaults(func=menu_command)
-
-    mig = commands.add_parser("migrate", help="apply database migrations and exit")
-    mig.set_defaults(func=migrate_command)
-
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        return args.func(args) or 0
-    except SettingsError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
-
-
 def wsgi() -> bottle.Bottle:
     """Entry point for gunicorn: `gunicorn 'bot:wsgi()'`."""
     setup_logging()
@@ -338,4 +195,6 @@ def wsgi() -> bottle.Bottle:
 
 
 if __name__ == "__main__":
+    from cli import main
+
     sys.exit(main())
