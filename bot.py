@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import quote
 
 import bottle
 
@@ -27,6 +28,7 @@ from store.db import bind, open_database
 from store.migrations import migrate
 from store.outbox import CHECK_ORDERS
 from store.state import Degrading, Keys, open_state_store
+from web import inputs, security
 from web.health import health
 from web.http import HttpResponse
 from web.pages import ContentPages, message
@@ -89,11 +91,18 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
     services = build_services(settings, robot)
     app = bottle.Bottle()
     app.services = services
+    security.install(app, settings.site)  # the security headers of every answer (web/security.py)
+    app.router.add_filter("token", inputs.token_filter)
     app.install(_request_scope(services))
     request = bottle.request
 
     def page_args() -> tuple:
-        return request.url, request.query, request.cookies, request.get_header("User-Agent", "")
+        """What an H5 page reads, checked (web/inputs.py); its URL is built on site.base_url, not on the
+        Host header (OAuth's redirect_uri comes from it)."""
+        query = inputs.read(request.query, inputs.PAGE_QUERY, request.query_string)
+        url = settings.site.base_url.rstrip("/") + quote(request.fullpath) + (
+            f"?{request.query_string}" if request.query_string else "")
+        return url, query, request.cookies, request.get_header("User-Agent", "")
 
     @app.get("/wechat")
     def wechat_check():
@@ -111,23 +120,23 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
         headers = {name: value for name, value in request.headers.items()}
         return _send(services.notify.receive(headers, _read_capped(request)))
 
-    @app.get("/pay/<token>")
+    @app.get("/pay/<token:token>")
     def pay_page(token: str):
         if services.pay_pages is None:
             return _send(message(503, "支付尚未开通", "请稍后再试。"))
         return _send(services.pay_pages.page(token, *page_args()))
 
-    @app.get("/pay/<token>/status")
+    @app.get("/pay/<token:token>/status")
     def pay_status(token: str):
         if services.pay_pages is None:
             return _send(HttpResponse.json(503, {"error": "payments are not configured"}))
         return _send(services.pay_pages.status(token, request.cookies))
 
-    @app.get("/read/<token>")
+    @app.get("/read/<token:token>")
     def read(token: str):
         return _send(services.content_pages.reader(token, *page_args()))
 
-    @app.get("/s/<token>")
+    @app.get("/s/<token:token>")
     def shared(token: str):
         return _send(services.content_pages.shared(token, *page_args()))
 
@@ -156,15 +165,19 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
 
 def _request_scope(services: Services) -> Callable:
-    """Bottle plugin: a request id for the logs and a database connection for the request's length."""
+    """Bottle plugin: a request id for the logs, a database connection for the request's length, and the
+    400 page for input of the wrong shape (web/inputs.py)."""
 
     def plugin(callback: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            rid = bottle.request.get_header("X-Request-Id") or new_request_id()
-            request_id.set(rid[:64])
+            rid = bottle.request.get_header("X-Request-Id", "")
+            request_id.set(rid if inputs.REQUEST_ID.fullmatch(rid) else new_request_id())
             bottle.response.set_header("X-Request-Id", request_id.get())
-            with services.database.connection_context():
-                return callback(*args, **kwargs)
+            try:
+                with services.database.connection_context():
+                    return callback(*args, **kwargs)
+            except inputs.BadInput as error:
+                return _send(inputs.bad_request(error))
 
         return wrapper
 

@@ -1,5 +1,8 @@
 """The H5 pages in headless Chromium: pay through the sandbox's WeixinJSBridge, see success only when the
-server says PAID, get the article in the chat; the reader shows the full text to its buyer alone."""
+server says PAID, get the article in the chat; the reader shows the full text to its buyer alone.
+
+The pages' CSP is on: the sandbox's bridge arrives as an allowed external script (`site.dev_jsbridge_url`),
+and a page records every CSP violation so that a test sees what the policy blocked."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from catalog.importer import run_import
-from sandbox.pay import ThreadScheduler, jsbridge_script
+from sandbox.pay import ThreadScheduler
 from settings import ROOT
 from tests.browser import chromium, wechat_browser
 from tests.conftest import with_pay
@@ -24,7 +27,8 @@ def base_settings(request, tmp_path):
 @pytest.fixture
 def settings(settings, sandbox, merchant, tmp_path):
     # WeChat Pay's retry schedule, 60 times faster: notifications arrive by themselves, over real HTTP
-    return with_pay(settings, sandbox, merchant, tmp_path / "platform", scheduler=ThreadScheduler(60))
+    paying = with_pay(settings, sandbox, merchant, tmp_path / "platform", scheduler=ThreadScheduler(60))
+    return paying.replace(site={"dev_jsbridge_url": f"{sandbox.url}/sandbox/jsbridge.js"})
 
 
 @pytest.fixture
@@ -37,6 +41,18 @@ def demo_catalog(app):
 def browser():
     with chromium() as running:
         yield running
+
+
+RECORD_VIOLATIONS = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));"""
+
+
+def wechat_page(browser):
+    """A page in WeChat's browser that records what the CSP blocks (init scripts are exempt from it)."""
+    context = wechat_browser(browser)
+    context.add_init_script(RECORD_VIOLATIONS)
+    return context.new_page()
 
 
 RECORD_STATES = """() => {
@@ -64,14 +80,16 @@ def buy(user, query="梯度下降"):
 
 def test_pay_in_the_browser_and_read_in_the_chat(app, user, sandbox, browser, demo_catalog, tmp_path):
     pay_url = buy(user)
-    context = wechat_browser(browser, jsbridge_script(sandbox.url))
-    page = context.new_page()
+    page = wechat_page(browser)
+    context = page.context
     page.goto(as_follower(sandbox, "o_user", pay_url))
+    assert page.query_selector(f'script[src="{sandbox.url}/sandbox/jsbridge.js"]') is not None
     assert page.inner_text("#item") == "梯度下降：模型是怎样一步步学会的"
     assert page.inner_text("#price") == "9.9元"
     page.click("#pay")
     page.wait_for_selector("#paid", state="visible", timeout=20_000)
     page.screenshot(path=str(tmp_path / "paid.png"))
+    assert page.evaluate("window.cspViolations") == []
     messages = user.received()
     texts = [m["content"] for m in messages if m["msgtype"] == "text"]
     assert texts[0].startswith("✅ 支付成功") and "全文完" in texts[-1]
@@ -89,7 +107,7 @@ def test_pay_in_the_browser_and_read_in_the_chat(app, user, sandbox, browser, de
 def test_the_page_shows_success_only_when_the_server_says_paid(app, user, sandbox, browser, demo_catalog):
     sandbox.payments.notifier.configure(drop=True)  # no notification will come
     pay_url = buy(user)
-    page = wechat_browser(browser, jsbridge_script(sandbox.url)).new_page()
+    page = wechat_page(browser)
     page.goto(as_follower(sandbox, "o_user", pay_url))
     page.evaluate(RECORD_STATES)
     page.click("#pay")
@@ -99,11 +117,13 @@ def test_the_page_shows_success_only_when_the_server_says_paid(app, user, sandbo
     assert user.received()[0]["content"].startswith("✅ 支付成功")
 
 
-def test_someone_elses_order_and_a_normal_browser_are_turned_away(app, user, sandbox, browser, demo_catalog):
+def test_someone_elses_order_and_a_normal_browser_are_turned_away(app, user, sandbox, browser, demo_catalog,
+                                                                  monkeypatch):
     pay_url = buy(user)
-    stranger = wechat_browser(browser, jsbridge_script(sandbox.url)).new_page()
+    stranger = wechat_page(browser)
     response = stranger.goto(as_follower(sandbox, "o_stranger", pay_url))
     assert response.status == 403 and "这不是您的订单" in stranger.inner_text("#headline")
+    monkeypatch.setattr(app.services.pay_pages, "dev_bridge", "")  # as in production
     outside = browser.new_page()  # no MicroMessenger in the user agent
     outside.goto(pay_url)
     assert "请在微信中打开" in outside.inner_text("#headline")
