@@ -6,53 +6,18 @@ and a page records every CSP violation so that a test sees what the policy block
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pytest
 
 from catalog.importer import run_import
-from sandbox.pay import ThreadScheduler
 from settings import ROOT
-from tests.browser import chromium, wechat_browser
-from tests.conftest import with_pay
-
-
-@pytest.fixture(params=["sqlite"])
-def base_settings(request, tmp_path):
-    from tests.conftest import make_settings
-
-    return make_settings(request.param, tmp_path, request)
-
-
-@pytest.fixture
-def settings(settings, sandbox, merchant, tmp_path):
-    # WeChat Pay's retry schedule, 60 times faster: notifications arrive by themselves, over real HTTP
-    paying = with_pay(settings, sandbox, merchant, tmp_path / "platform", scheduler=ThreadScheduler(60))
-    return paying.replace(site={"dev_jsbridge_url": f"{sandbox.url}/sandbox/jsbridge.js"})
+from tests.browser import wechat_browser
+from tests.h5 import as_follower, base_settings, browser, buy, settings, wechat_page  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
 def demo_catalog(app):
     with app.services.database.connection_context():
         assert run_import(ROOT / "content" / "demo", progress=False).ok
-
-
-@pytest.fixture
-def browser():
-    with chromium() as running:
-        yield running
-
-
-RECORD_VIOLATIONS = """window.cspViolations = [];
-document.addEventListener("securitypolicyviolation",
-  (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));"""
-
-
-def wechat_page(browser):
-    """A page in WeChat's browser that records what the CSP blocks (init scripts are exempt from it)."""
-    context = wechat_browser(browser)
-    context.add_init_script(RECORD_VIOLATIONS)
-    return context.new_page()
 
 
 RECORD_STATES = """() => {
@@ -62,20 +27,6 @@ RECORD_STATES = """() => {
     if (on && window.shownStates[window.shownStates.length - 1] !== on.id) window.shownStates.push(on.id);
   }).observe(document.querySelector("main"), {attributes: true, subtree: true});
 }"""
-
-
-def as_follower(sandbox, openid, url):
-    """Open `url` as WeChat user `openid` (the sandbox's OAuth answers for the browser's user)."""
-    return f"{sandbox.url}/sandbox/login?openid={openid}&next={quote(url, safe='')}"
-
-
-def buy(user, query="梯度下降"):
-    user.says(query)
-    user.says("1")
-    user.received()
-    user.says("购买")
-    card = user.sends("确认")
-    return card.articles[0]["url"]
 
 
 def test_pay_in_the_browser_and_read_in_the_chat(app, user, sandbox, browser, demo_catalog, tmp_path):
