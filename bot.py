@@ -130,6 +130,7 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
     def pay_status(token: str):
         if services.pay_pages is None:
             return _send(HttpResponse.json(503, {"error": "payments are not configured"}))
+        inputs.read(request.query, {}, request.query_string)  # it reads no parameter: the length cap only
         return _send(services.pay_pages.status(token, request.cookies))
 
     @app.get("/read/<token:token>")
