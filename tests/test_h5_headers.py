@@ -125,11 +125,13 @@ def test_under_https_hsts_and_secure_cookies(settings):
         server.stop()
 
 
-def test_frame_ancestors_is_a_setting(settings):
+def test_settings_cannot_widen_the_policy(settings):
     from bot import create_app
 
     with pytest.raises(SettingsError, match="site.frame_ancestors"):
         create_app(settings.replace(site={"frame_ancestors": "* ; script-src *"}))
+    with pytest.raises(SettingsError, match="site.dev_jsbridge_url"):
+        create_app(settings.replace(site={"dev_jsbridge_url": "http://127.0.0.1:1/a.js; script-src *"}))
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ _nonce: contextvars.ContextVar[str] = contextvars.ContextVar("csp_nonce", defaul
 
 _SOURCE = r"(?:'self'|https?://[A-Za-z0-9.\-]+(?::\d{1,5})?)"
 FRAME_ANCESTORS = re.compile(rf"'none'|{_SOURCE}(?: {_SOURCE})*")
+BRIDGE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::\d{1,5})?/[^\s;,'\"]*")  # one CSP source, nothing more
 HSTS = "max-age=31536000"
 OWNED = {"content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options",
          "strict-transport-security"}
@@ -52,8 +53,8 @@ class Policy:
         if not FRAME_ANCESTORS.fullmatch(site.frame_ancestors):
             raise SettingsError("site.frame_ancestors must be 'none', 'self' or origins separated by spaces")
         bridge = site.dev_jsbridge_url
-        if bridge and urlsplit(bridge).scheme not in ("http", "https"):
-            raise SettingsError("site.dev_jsbridge_url must be an http(s) URL")
+        if bridge and not BRIDGE_URL.fullmatch(bridge):
+            raise SettingsError("site.dev_jsbridge_url must be an http(s) URL (no spaces, ';', ',' or quotes)")
         return cls(site.frame_ancestors, bridge, site.base_url.startswith("https://"))
 
     def csp(self, script_nonce: str) -> str:
