@@ -5,8 +5,10 @@ raises when it is read, an element given twice arrives as a list, one with child
 dict, and a top-level element named like one of WeRoBot's attributes (`source`, `content`) replaces that
 attribute on the message. So: each element we know has a rule (scalar text, a pattern, a length), the
 required ones must be there, and element names must look like WeChat's (CamelCase from a capital).
-Elements we do not read (`ScanCodeInfo`, `MsgDataId`, ...) may have any shape. Reasons are short and
-name only known elements, so the rejection metric's labels stay few.
+Elements we do not read (`ScanCodeInfo`, `MsgDataId`, ...) may have any shape, except the one WeRoBot
+reads while it builds the message: a picture event's `SendPicsInfo` (found by fuzzing: `Count` 2 with one
+`item` raised TypeError). Reasons are short and name only known elements, so the rejection metric's
+labels stay few.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ RULES: dict[str, Rule] = {
     "Latitude": _NUMBER, "Longitude": _NUMBER, "Precision": _NUMBER, "Status": _SHORT,
 }
 REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+PICTURE_EVENTS = ("pic_sysphoto", "pic_photo_or_album", "pic_weixin")
 
 
 def message(fields: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +67,8 @@ def message(fields: dict[str, Any]) -> dict[str, Any]:
     for name in REQUIRED + (("Event",) if event else ("MsgId",)):
         if not fields.get(name):
             raise Malformed(f"{name} is required")
+    if event and fields["Event"].lower() in PICTURE_EVENTS:
+        _pictures(fields.get("SendPicsInfo"))
     return fields
 
 
@@ -73,6 +78,20 @@ def ciphertext(fields: dict[str, Any]) -> str:
     if not isinstance(value, str) or not value:
         raise Malformed("Encrypt must be one non-empty element")
     return value
+
+
+def _pictures(info: Any) -> None:
+    """SendPicsInfo as WeRoBot's picture events read it on construction: Count, then PicList's items
+    (a list when Count > 1, else one), each with a PicMd5Sum."""
+    count = info.get("Count") if isinstance(info, dict) else None
+    if not isinstance(count, str) or not re.fullmatch(r"[0-9]{1,2}", count):
+        raise Malformed("SendPicsInfo.Count must be a number")
+    pictures = info.get("PicList")
+    items = pictures.get("item") if isinstance(pictures, dict) else None
+    items = items if int(count) > 1 else [items]
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("PicMd5Sum"), str)
+                                              for i in items):
+        raise Malformed("SendPicsInfo.PicList does not match Count")
 
 
 def _check(name: str, value: Any, rule: Rule) -> None:

@@ -86,3 +86,29 @@ def test_shape_reasons(fields, reason):
     with pytest.raises(shape.Malformed) as raised:
         shape.message(fields)
     assert str(raised.value) == reason
+
+
+def _pictures(info) -> str:
+    fields = samples.sample("event:pic_sysphoto", "o_pics", int(time.time()))
+    return samples.to_xml([(k, info if k == "SendPicsInfo" else v) for k, v in fields if info or k != "SendPicsInfo"])
+
+
+PIC = [("PicMd5Sum", "1b5f7c23b5bf75682a53e7b6d163e185")]
+
+
+@pytest.mark.parametrize("info", [
+    [("Count", "2"), ("PicList", [("item", PIC)])],  # found by fuzz/run.py: WeRoBot raised TypeError
+    [("Count", "1"), ("PicList", [("item", PIC), ("item", PIC)])],
+    [("PicList", [("item", PIC)])], [("Count", "x"), ("PicList", [("item", PIC)])], "two", None,
+    [("Count", "1"), ("PicList", "none")], [("Count", "1"), ("PicList", [("item", "abc")])],
+])
+def test_odd_picture_events_are_refused(live, app, settings, info):
+    response = wire.post(live.url, settings.wechat.token, _pictures(info))
+    assert response.status_code == 400 and response.text.startswith("SendPicsInfo")
+    assert_nothing_happened(app)
+
+
+def test_picture_event_with_two_pictures_is_answered(live, settings):
+    response = wire.post(live.url, settings.wechat.token,
+                         _pictures([("Count", "2"), ("PicList", [("item", PIC), ("item", PIC)])]))
+    assert response.status_code == 200
