@@ -16,19 +16,16 @@ SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK, SEARCH = (
 LIKE, COMMENT, SHARE, SHARE_OPEN, PURCHASE = "like", "comment", "share", "share_open", "purchase"
 
 
-def claim_message(key: str) -> bool:
-    """Insert the processed-message record; False when it exists (a duplicate delivery).
+def record_message(key: str, reply: str) -> bool:
+    """Insert the processed-message record with its reply; False when it exists (a duplicate delivery).
 
-    Call inside the message's transaction: on PostgreSQL a concurrent duplicate blocks here until the
-    first delivery commits or rolls back, so exactly one of them proceeds.
+    The last statement of the message's transaction: a duplicate that got this far rolls its whole
+    transaction back. On PostgreSQL a concurrent duplicate blocks at the sender's row lock
+    (`touch_user`) or here until the first delivery commits, so exactly one of them commits.
     """
-    inserted = (InboundMessage.insert(key=key).on_conflict_ignore()
+    inserted = (InboundMessage.insert(key=key, reply=reply).on_conflict_ignore()
                 .returning(InboundMessage.key).execute())
     return bool(list(inserted))
-
-
-def store_reply(key: str, reply: str) -> None:
-    InboundMessage.update(reply=reply).where(InboundMessage.key == key).execute()
 
 
 def record_failure(key: str, reply: str) -> None:
