@@ -23,6 +23,7 @@ from payments.reconcile import Reconciler
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
 from settings import Settings, load_settings
+from store.credentials import CredentialTokens
 from store.db import bind, open_database
 from store.migrations import migrate
 from store.outbox import CHECK_ORDERS
@@ -65,7 +66,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     metrics = Metrics()
     context = AppContext.from_settings(settings)
     links, site = context.links, settings.site
-    gateway = WechatGateway(settings.wechat, state) if settings.wechat.appsecret else None
+    gateway = WechatGateway(settings.wechat, CredentialTokens(state)) if settings.wechat.appsecret else None
     pay = PayGateway(settings.pay, settings.wechat.appid, f"{links.base_url}/pay/notify") if settings.pay.mchid else None
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
