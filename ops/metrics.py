@@ -1,11 +1,15 @@
 """Prometheus metrics of one app instance (its own registry, so tests and benches can make several).
 
-Under gunicorn each worker counts for itself; scrape each worker or run one worker per container.
+Under gunicorn with several workers, PROMETHEUS_MULTIPROC_DIR is set (ops/gunicorn.py does it): each
+worker writes its values to files there and `render` sums every worker's, so any worker's `/metrics`
+answers for the whole server.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -29,4 +33,8 @@ class Metrics:
                                  registry=self.registry)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return generate_latest(merged)
