@@ -26,7 +26,7 @@ from settings import Settings, load_settings
 from store.credentials import CredentialTokens
 from store.db import bind, open_database
 from store.migrations import migrate
-from store.outbox import CHECK_ORDERS
+from store.outbox import CHECK_ORDERS, depth as outbox_depth
 from store.state import Degrading, Keys, open_state_store
 from web.health import health
 from web.http import HttpResponse
@@ -139,6 +139,7 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
     @app.get("/metrics")
     def metrics():
+        services.metrics.outbox_depth.set(outbox_depth())
         return _send(HttpResponse(200, services.metrics.render().decode(), services.metrics.content_type))
 
     @app.error(404)

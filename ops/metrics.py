@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -31,6 +31,8 @@ class Metrics:
         self.latency = Histogram("bot_message_seconds", "Time to answer a message",
                                  buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5),
                                  registry=self.registry)
+        self.outbox_depth = Gauge("bot_outbox_depth", "Outbox rows not yet sent, read at the last scrape",
+                                  multiprocess_mode="mostrecent", registry=self.registry)
 
     def render(self) -> bytes:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -113,3 +113,4 @@ def test_healthz_and_metrics(live, user):
     metrics = requests.get(f"{live.url}/metrics", timeout=10).text
     assert 'bot_messages_total{type="text"} 1.0' in metrics
     assert "bot_message_seconds_bucket" in metrics
+    assert "bot_outbox_depth 0.0" in metrics
