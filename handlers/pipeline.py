@@ -113,11 +113,10 @@ class Pipeline:
             with transaction(self.database):
                 session = self._session(message, snapshot)
                 first, *later = _as_list(self._dispatch(message, session))
-                if session.turn.record:
-                    self._record(session.turn)
+                event = self._event(session.turn) if session.turn.record else None
                 first, deliver = self._follow_ups(session.turn, first, later)
                 rendered = self._render(first, message)
-                if not queries.record_message(key, rendered):
+                if not queries.record_message(key, rendered, event):
                     raise _Duplicate(key)
         except BaseException:
             self.state.release(openid, token)
@@ -171,7 +170,9 @@ class Pipeline:
                 return reply
         return None
 
-    def _record(self, turn: Turn) -> None:
+    @staticmethod
+    def _event(turn: Turn) -> Any:
+        """The message's behaviour record (sent with the message record, in one round trip)."""
         payload = {
             "text": {"text": turn.text[:500]},
             "click": {"key": turn.key},
@@ -179,7 +180,7 @@ class Pipeline:
             "scan": {"scene": turn.key},
             "subscribe": {"scene": turn.key.removeprefix("qrscene_")},
         }.get(turn.kind, {})
-        queries.record_event(turn.user, turn.kind, **payload)
+        return queries.event_insert(turn.user, turn.kind, **payload)
 
     def _answer_duplicate(self, key: str, deadline: float) -> str:
         """Wait for the first delivery's reply (while WeChat still listens), else say nothing."""
