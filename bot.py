@@ -24,9 +24,10 @@ from payments.reconcile import Reconciler
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
 from settings import Settings, load_settings
+from store.credentials import CredentialTokens
 from store.db import bind, open_database
 from store.migrations import migrate
-from store.outbox import CHECK_ORDERS
+from store.outbox import CHECK_ORDERS, depth as outbox_depth
 from store.state import Degrading, Keys, open_state_store
 from web import inputs, security
 from web.health import health
@@ -67,7 +68,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     metrics = Metrics()
     context = AppContext.from_settings(settings)
     links, site = context.links, settings.site
-    gateway = WechatGateway(settings.wechat, state) if settings.wechat.appsecret else None
+    gateway = WechatGateway(settings.wechat, CredentialTokens(state)) if settings.wechat.appsecret else None
     pay = PayGateway(settings.pay, settings.wechat.appid, f"{links.base_url}/pay/notify") if settings.pay.mchid else None
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
@@ -148,6 +149,7 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
     @app.get("/metrics")
     def metrics():
+        services.metrics.outbox_depth.set(outbox_depth())
         return _send(HttpResponse(200, services.metrics.render().decode(), services.metrics.content_type))
 
     @app.error(404)
