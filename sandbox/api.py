@@ -137,7 +137,7 @@ class SandboxServer:
         with self._hooks:
             return self._counts[path]
 
-    # ------------------------------------------------------------ WeChat Pay (sandbox/pay.py)
+    # ------------------------------------------------------------ WeChat Pay (sandbox/pay/)
 
     def enable_pay(self, mchid: str, apiv3_key: str, merchant_public_key_pem: str | bytes, notify_url: str,
                    **options: Any) -> pay.PlatformKeys:
@@ -273,7 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
-    def do_OPTIONS(self) -> None:  # CORS preflight (the JS bridge, sandbox/pay.py)
+    def do_OPTIONS(self) -> None:  # CORS preflight (the JS bridge, sandbox/pay/endpoints.py)
         self._serve("OPTIONS")
 
     def _serve(self, method: str) -> None:
