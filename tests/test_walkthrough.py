@@ -97,7 +97,8 @@ def test_the_walkthrough_of_the_readme(walk):
     walk.say("梯度下降", "找到这些内容")
     walk.say("1", "试读结束")
     walk.sees_card("阅读全文")  # the reader card follows the preview
-    walk.top("【梯度下降")
+    walk.open_card("read")
+    walk.frame_sees("试读结束")  # the reader page, too, shows only the preview before buying
     walk.shot("2-preview")
 
     walk.say("购买", "确认购买")
