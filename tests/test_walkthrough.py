@@ -1,8 +1,9 @@
 """The README's walkthrough on the demo's chat page, in headless Chromium: each step checks what a newcomer
 sees and leaves its screenshot in docs/img/ (the README shows them), so the pictures stay true.
 
-A new step is a few lines of `Walk` calls, e.g. a creator's chart:
-    walk.as_creator(); walk.say("统计", "关注中"); walk.open_card("..."); walk.shot("6-stats-chart")
+A new step is a few lines of `Walk` calls, e.g. a creator's chart (an image message) or a push:
+    walk.as_creator(); walk.say("统计", "关注中")
+    expect(walk.chat.locator("img").last).to_be_visible(); walk.shot("6-stats-chart")
 """
 
 from __future__ import annotations
