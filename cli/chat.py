@@ -38,6 +38,11 @@ INDENT = "     "
 LOG = ROOT / "data" / "chat.log"
 
 
+def is_pay_link(url: str) -> bool:
+    """The bot's pay page (a pay card), as the chat page tells it from the reader."""
+    return "/pay/" in url
+
+
 def render(msg_type: str, content: str | None, articles: list[dict[str, str]], via: str | None = None) -> list[str]:
     """A message as terminal lines: text as it is, each card with its title, description and link."""
     tag = TAGS.get(via or "", f"[{via}] " if via else "")
@@ -48,7 +53,7 @@ def render(msg_type: str, content: str | None, articles: list[dict[str, str]], v
         return [f"号 › {tag}[{msg_type} 消息]"]
     lines: list[str] = []
     for article in articles:
-        pay = "/pay/" in article.get("url", "")
+        pay = is_pay_link(article.get("url", ""))
         lines.append(f"号 › {tag}[{'支付卡片' if pay else '图文'}] {article.get('title', '')}")
         lines.extend(INDENT + line for line in (article.get("description") or "").split("\n") if line)
         if article.get("url"):
@@ -140,8 +145,10 @@ class TerminalChat:
         self.say(pay_link(self.stack.sandbox, self.pay_url, self.openid))
 
     def travel(self, text: str) -> None:
+        from sandbox.chat import LONGEST_JUMP  # the chat page's rule; `serve` never imports the sandbox
+
         seconds = seconds_of(text)
-        if not seconds:
+        if not seconds or seconds > LONGEST_JUMP:
             self.say("用法：/time 48h（也可以 30m、2d、90）")
             return
         self.stack.sandbox.clock.advance(seconds)
@@ -149,7 +156,7 @@ class TerminalChat:
 
     def _remember(self, articles: list[dict[str, str]]) -> None:
         for article in articles:
-            if "/pay/" in article.get("url", ""):
+            if is_pay_link(article.get("url", "")):
                 self.pay_url = article["url"]
 
     def _flush(self) -> bool:

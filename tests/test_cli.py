@@ -36,6 +36,12 @@ def run(*argv: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "bot.py", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+def test_the_bots_own_commands_never_import_the_sandbox():
+    probe = "import sys, cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'sandbox'))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stderr
+
+
 def test_version():
     done = run("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"bot.py {VERSION}"

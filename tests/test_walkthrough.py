@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
@@ -78,10 +79,13 @@ def walk(stack):
     with chromium() as browser:
         context = browser.new_context(locale="zh-CN", viewport=VIEWPORT)
         page = context.new_page()
+        hosts = set()
+        page.on("request", lambda request: hosts.add(urlsplit(request.url).hostname))
         page.add_init_script(f"if (location.pathname === '/') localStorage.setItem('sandbox-openid', '{NEWCOMER}');")
         page.goto(stack.chat_url)
         yield Walk(page)
         context.close()
+    assert hosts == {"127.0.0.1"}  # no external scripts, fonts or CDNs: the chat page and H5 pages are local
 
 
 def test_a_cjk_font_is_installed_so_the_pictures_show_chinese():
