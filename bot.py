@@ -83,7 +83,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
                             kick=worker.kick if worker else None) if pay else None
     return Services(
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
-        pay, reconciler, notify, ContentPages(links, visitors),
+        pay, reconciler, notify, ContentPages(links, visitors, site.dev_jsbridge_url),
         PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
     )
 

@@ -133,10 +133,11 @@ class SentMessage:
     time: float
     content: str | None = None
     articles: list[dict[str, str]] = field(default_factory=list)
+    via: str = "customer_service"  # or "broadcast" (a mass send by tag, sandbox/mass.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "openid": self.openid, "msgtype": self.msgtype, "time": self.time,
-                "content": self.content, "articles": [dict(a) for a in self.articles]}
+                "content": self.content, "articles": [dict(a) for a in self.articles], "via": self.via}
 
 
 class Account:
