@@ -39,7 +39,8 @@ def start_sandbox(base: Settings, host: str, port: int, sandbox_port: int, data:
     settings = base.replace(
         wechat={**wechat, "api_base_url": sandbox.url, "oauth_base_url": sandbox.url},
         site={"secret_key": base.site.secret_key or secrets.token_hex(16), "base_url": site,
-              "dev_jsbridge_url": f"{sandbox.url}/sandbox/jsbridge.js"},
+              "dev_jsbridge_url": f"{sandbox.url}/sandbox/jsbridge.js",
+              "frame_ancestors": sandbox.url},  # the chat page opens the H5 pages in a frame beside it
         pay={"mchid": DEMO_MCHID, "apiv3_key": apiv3_key, "cert_serial_no": merchant.serial_no,
              "private_key_path": merchant.private_key_path, "public_key_path": platform.public_key_path,
              "public_key_id": platform.public_key_id, "gateway_url": sandbox.url},
