@@ -4,7 +4,8 @@ WeRoBot trusts its XML: an event without `Event` raises KeyError, a `CreateTime`
 raises when it is read, an element given twice arrives as a list, one with children or attributes as a
 dict, and a top-level element named like one of WeRoBot's attributes (`source`, `content`) replaces that
 attribute on the message. So: each element we know has a rule (scalar text, a pattern, a length), the
-required ones must be there, and element names must look like WeChat's (CamelCase from a capital).
+required ones must be there, and an element name must be a plain name that none of WeRoBot's message
+classes uses for an attribute (WeChat's own lowercase `bizmsgmenuid` passes; `source` does not).
 Elements we do not read (`ScanCodeInfo`, `MsgDataId`, ...) may have any shape, except the one WeRoBot
 reads while it builds the message: a picture event's `SendPicsInfo` (found by fuzzing: `Count` 2 with one
 `item` raised TypeError). Reasons are short and name only known elements, so the rejection metric's
@@ -17,7 +18,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_NAME = re.compile(r"[A-Z][A-Za-z0-9_]*")
+from werobot.messages.events import EventMetaClass
+from werobot.messages.messages import MessageMetaClass
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+# What WeRoBot sets or reads on a message object: an element of that name would replace it.
+SHADOWING = {name for cls in [*MessageMetaClass.TYPES.values(), *EventMetaClass.TYPES.values()]
+             for name in dir(cls) if not name.startswith("_")} | {"type", "raw"}
 
 
 class Malformed(ValueError):
@@ -58,7 +65,7 @@ PICTURE_EVENTS = ("pic_sysphoto", "pic_photo_or_album", "pic_weixin")
 def message(fields: dict[str, Any]) -> dict[str, Any]:
     """The fields of a plaintext (or decrypted) message, unchanged when WeRoBot may read them."""
     for name, value in fields.items():
-        if not _NAME.fullmatch(name):
+        if not _NAME.fullmatch(name) or name in SHADOWING:
             raise Malformed("unexpected element name")
         rule = RULES.get(name)
         if rule is not None:

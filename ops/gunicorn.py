@@ -11,8 +11,11 @@ of an earlier run are removed (they would be counted again), and an exited worke
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+_OWN_FOLDER = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")  # a temporary one: removed on exit
 
 
 def _metrics_folder() -> Path:
@@ -24,10 +27,15 @@ def _metrics_folder() -> Path:
     return folder
 
 
-_metrics_folder()
+_FOLDER = _metrics_folder()
 
 
 def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:
+    if _OWN_FOLDER:
+        shutil.rmtree(_FOLDER, ignore_errors=True)

@@ -112,3 +112,10 @@ def test_picture_event_with_two_pictures_is_answered(live, settings):
     response = wire.post(live.url, settings.wechat.token,
                          _pictures([("Count", "2"), ("PicList", [("item", PIC), ("item", PIC)])]))
     assert response.status_code == 200
+
+
+def test_wechats_own_lowercase_elements_pass(live, settings):
+    """A reply chosen from a customer-service menu carries `bizmsgmenuid`: lowercase, and WeChat's."""
+    fields = samples.sample("message:text", "o_menu", int(time.time()), 5151) + [("bizmsgmenuid", "101")]
+    response = wire.post(live.url, settings.wechat.token, samples.to_xml(fields))
+    assert response.status_code == 200 and "ToUserName" in response.text
