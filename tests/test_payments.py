@@ -88,7 +88,7 @@ def purchases(order):
 
 
 def test_fifteen_sequential_deliveries_fulfil_once(db, order, notifier, user, sandbox):
-    sandbox.touch("o_user")
+    user.says("帮助")  # the follower wrote: WeChat grants messages and the ledger knows
     note = notifier.success(order)
     statuses = [notifier.post(note).status_code for _ in range(15)]
     assert statuses == [204] * 15
@@ -241,7 +241,7 @@ def test_a_late_success_after_our_close_ends_paid(db, order, notifier):
 
 
 def test_refund_after_payment_revokes_once(db, order, notifier, sandbox, user):
-    sandbox.touch("o_user")
+    user.says("帮助")  # the follower wrote: WeChat grants messages and the ledger knows
     notifier.post(notifier.success(order))
     refund = notifier.refund(order)
     assert [notifier.post(refund).status_code for _ in range(3)] == [204] * 3
