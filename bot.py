@@ -25,6 +25,7 @@ from ops.metrics import Metrics
 from settings import Settings, load_settings
 from store.db import bind, open_database
 from store.migrations import migrate
+from store import recommend
 from store.outbox import CHECK_ORDERS
 from store.state import Degrading, Keys, open_state_store
 from web.health import health
@@ -61,6 +62,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     settings.check()
     database = bind(open_database(settings.store.database_url))
     migrate(database)
+    recommend.configure(settings.recommend)
     state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
     context = AppContext.from_settings(settings)

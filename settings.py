@@ -86,6 +86,21 @@ class BotSettings:
     outbox_delay: float = 0.5
 
 
+@dataclass(frozen=True)
+class RecommendSettings:
+    """Behaviour weights of a follower's profile (不感兴趣 pushes away), their half-life, the text analyzer."""
+
+    view: float = 1.0
+    like: float = 2.0
+    comment: float = 3.0
+    share: float = 4.0
+    purchase: float = 5.0
+    dislike: float = -4.0
+    half_life_days: float = 30.0
+    analyzer: str = "char"  # or "jieba" (measured: BENCHMARKS.md, "Recommender")
+    refit_minutes: int = 60  # the clock refits at once when the catalog changes, and at least this often
+
+
 DEFAULT_MENU = [
     {"type": "click", "name": "找内容", "key": "MENU_FIND"},
     {"type": "click", "name": "我的", "key": "MENU_MINE"},
@@ -110,6 +125,7 @@ class Settings:
     push: PushSettings = field(default_factory=PushSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
+    recommend: RecommendSettings = field(default_factory=RecommendSettings)
 
     def replace(self, **sections: Mapping[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `s.replace(store={"redis_url": ""})`."""
@@ -135,6 +151,10 @@ class Settings:
             raise SettingsError("bot.long_text must be customer_service or continue")
         if self.store.redis_url and not self.store.redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError("store.redis_url must start with redis:// (or be empty for memory)")
+        if self.recommend.analyzer not in ("char", "jieba"):
+            raise SettingsError("recommend.analyzer must be char or jieba")
+        if self.recommend.half_life_days <= 0:
+            raise SettingsError("recommend.half_life_days must be positive")
         return self
 
 
