@@ -34,6 +34,7 @@ class WechatSettings:
     api_base_url: str = "https://api.weixin.qq.com"
     oauth_base_url: str = "https://open.weixin.qq.com"
     http_timeout: float = 3.0
+    account_type: str = "subscription"  # or "service": which broadcast quota WeChat applies
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ class PushSettings:
     quiet_start: int = 22
     quiet_end: int = 8
     daily_cap: int = 1
+    timezone: str = "Asia/Shanghai"  # of schedule, quiet hours, days and followers' hours
+    broadcast_schedule: str = "0 12 * * *"
+    rate: float = 20.0  # customer-service sends per second in a round
+    max_groups: int = 8  # interest groups (and WeChat user tags) of the broadcasts
+    recent_days: int = 30  # an item pushed to a follower is not pushed to them again for this long
+    leader_interval: float = 10.0  # seconds: how often the clocks check the leader lock (takeover within it)
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,7 @@ class Settings:
             raise SettingsError("recommend.analyzer must be char or jieba")
         if self.recommend.half_life_days <= 0:
             raise SettingsError("recommend.half_life_days must be positive")
+        _check_push(self)
         return self
 
 
@@ -258,3 +266,37 @@ def _check_aes_key(key: str) -> None:
         ok = False
     if not ok:
         raise SettingsError("wechat.encoding_aes_key must be the 43-character key from the WeChat console")
+
+
+def _check_push(settings: Settings) -> None:
+    """The push keys: a known account type and timezone, schedules that are crontab lines, sane numbers."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if settings.wechat.account_type not in ("subscription", "service"):
+        raise SettingsError("wechat.account_type must be subscription or service")
+    push = settings.push
+    try:
+        ZoneInfo(push.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"push.timezone is not a timezone: {push.timezone!r}") from None
+    for key in ("schedule", "broadcast_schedule"):
+        try:
+            cron_trigger(getattr(push, key), push.timezone)
+        except ValueError as exc:
+            raise SettingsError(f"push.{key} must be a crontab line: {exc}") from None
+    if not (0 <= push.quiet_start <= 23 and 0 <= push.quiet_end <= 23):
+        raise SettingsError("push.quiet_start and push.quiet_end are hours, 0 to 23")
+    if push.rate <= 0 or push.daily_cap < 0 or push.max_groups < 1 or push.leader_interval <= 0:
+        raise SettingsError("push.rate, push.max_groups and push.leader_interval must be positive")
+
+
+def cron_trigger(line: str, timezone: str):
+    """APScheduler's trigger for a crontab line; six fields put seconds first (tests fire within a minute)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = line.split()
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=weekday, timezone=timezone)
+    return CronTrigger.from_crontab(line, timezone=timezone)

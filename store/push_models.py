@@ -61,6 +61,7 @@ class PushRun(BaseModel):
     slot = IntegerField()
     holder = CharField(max_length=80, default="")
     started_at = DateTimeField(default=utcnow)
+    beat_at = DateTimeField(default=utcnow)  # the running round's last sign of life
     finished_at = DateTimeField(null=True)
     eligible = IntegerField(default=0)
     sent = IntegerField(default=0)
