@@ -84,6 +84,27 @@ class PushSettings:
     recent_days: int = 30  # an item pushed to a follower is not pushed to them again for this long
     leader_interval: float = 10.0  # seconds: how often the clocks check the leader lock (takeover within it)
 
+    def quiet(self, hour: int) -> bool:
+        """Inside the quiet hours [quiet_start, quiet_end) (local), which may wrap midnight; equal: none."""
+        start, end = self.quiet_start, self.quiet_end
+        if start == end:
+            return False
+        return start <= hour < end if start < end else hour >= start or hour < end
+
+    def hours(self) -> list[int]:
+        """The local hours at which the personal round runs (what 「推送时间 N」 may choose from)."""
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        trigger, zone = cron_trigger(self.schedule, self.timezone), ZoneInfo(self.timezone)
+        start = dt.datetime(2024, 1, 1, tzinfo=zone)  # a Monday: seven days cover every weekday
+        hours, fire = set(), trigger.get_next_fire_time(None, start)
+        while fire is not None and fire < start + dt.timedelta(days=7):
+            hours.add(fire.astimezone(zone).hour)
+            next_hour = fire.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+            fire = trigger.get_next_fire_time(fire, next_hour)
+        return sorted(hours)
+
 
 @dataclass(frozen=True)
 class BotSettings:

@@ -71,19 +71,11 @@ def local_time(now: dt.datetime, push: PushSettings) -> dt.datetime:
     return now.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(push.timezone))
 
 
-def quiet(hour: int, push: PushSettings) -> bool:
-    """Inside the quiet hours [quiet_start, quiet_end), which may wrap midnight; equal hours: none."""
-    start, end = push.quiet_start, push.quiet_end
-    if start == end:
-        return False
-    return start <= hour < end if start < end else hour >= start or hour < end
-
-
 def skip_reason(f: pushes.Follower, day: dt.date, slot: int, push: PushSettings) -> str | None:
     """Why this follower gets no personal push in this round (None: eligible)."""
     checks = [
         (f.opted_out, "opted_out"),
-        (quiet(slot, push), "quiet_hours"),
+        (push.quiet(slot), "quiet_hours"),
         (f.this_slot, "done"),
         (f.broadcast_today, "broadcast_today"),
         (f.today >= push.daily_cap, "daily_cap"),
