@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jobs.leader import AdvisoryLeader, LeaseLeader
-from store.models import utcnow
 from store.push_models import ClockLease, PushRun, PushSend
 from store.recommend import fit
 from tests.push_helpers import add_catalog, follower
