@@ -77,6 +77,7 @@ def world(pg_settings):
         fit()
     yield server, pg_settings, database
     server.stop()
+    database.close_all()  # the pool's connections: PostgreSQL's are shared by every test run on the machine
 
 
 def environment(settings, sandbox, **push) -> dict[str, str]:
