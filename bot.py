@@ -27,6 +27,7 @@ from settings import Settings, load_settings
 from store.credentials import CredentialTokens
 from store.db import bind, open_database
 from store.migrations import migrate
+from store import recommend
 from store.outbox import CHECK_ORDERS, depth as outbox_depth
 from store.state import Degrading, Keys, open_state_store
 from web import inputs, security
@@ -64,6 +65,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     settings.check()
     database = bind(open_database(settings.store.database_url))
     migrate(database)
+    recommend.configure(settings.recommend)
     state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
     context = AppContext.from_settings(settings)

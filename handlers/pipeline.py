@@ -24,7 +24,7 @@ from dialogs.framework import News, Reply, Router, Text, Turn
 from ops.logs import request_id
 from ops.metrics import Metrics
 from settings import Settings
-from store import outbox, queries
+from store import ledger, outbox, queries
 from store.db import transaction
 from store.state import Degrading, LockTimeout, Opening, Snapshot
 
@@ -112,6 +112,7 @@ class Pipeline:
         try:
             with transaction(self.database):
                 session = self._session(message, snapshot)
+                ledger.record_action(session.turn.user, message.type)  # WeChat's grants for sending later
                 first, *later = _as_list(self._dispatch(message, session))
                 event = self._event(session.turn) if session.turn.record else None
                 first, deliver = self._follow_ups(session.turn, first, later)
