@@ -12,6 +12,7 @@ from peewee import BooleanField, Database
 from playhouse.migrate import SchemaMigrator, migrate as apply
 
 from store.db import is_postgres, transaction
+from store.synonyms import Synonym
 from store.models import (
     Article, Comment, Credential, Event, Feedback, InboundMessage, Order, Outbox, Purchase, SchemaVersion, Series,
     User,
@@ -30,6 +31,7 @@ MIGRATIONS: list[Migration] = [
      lambda db: db.create_tables([Order, Purchase])),
     (5, "users.outbox_waiting: skip releasing an empty outbox on every message",
      lambda db: _add_column(db, User, "outbox_waiting", BooleanField(default=False))),
+    (30, "synonyms for search", lambda db: db.create_tables([Synonym])),
 ]
 
 def _add_column(database: Database, model: type, name: str, field: Any) -> None:
