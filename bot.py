@@ -11,6 +11,7 @@ from typing import Any, Callable
 import bottle
 
 import dialogs
+import search
 from dialogs.context import AppContext
 from gateways.pay import PayGateway
 from gateways.wechat import WechatGateway
@@ -61,6 +62,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     settings.check()
     database = bind(open_database(settings.store.database_url))
     migrate(database)
+    search.prepare()
     state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
     context = AppContext.from_settings(settings)

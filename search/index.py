@@ -11,9 +11,10 @@ How a query is answered (see BENCHMARKS.md, "Search", for the measurements behin
    (or, slightly discounted, against summary + tags). The cosine forgives word order; `partial_ratio`
    scores a short query that is a near-exact fragment of a long title high.
 4. The query is also tried with synonyms in place of the words the creators listed (`search.synonyms`).
-5. When no candidate scores `CONFIDENT`, the query's informative core (`search.core`: the words one
-   document holds with the most catalogue IDF) is ranked too, its scores scaled by the share of the
-   query's weight it carries, and so is the query read as pinyin (`search.pinyin_index`).
+5. When no candidate scores `CONFIDENT`, the documents holding the most of the query's informative
+   words are scored on the part they hold (`search.core`: words weighted by catalogue IDF and
+   everyday rarity), scaled by how few documents hold that part and by its share of the query's
+   weight; and the query is read as pinyin (`search.pinyin_index`).
 6. Documents scoring below `MIN_SCORE` are dropped, so nonsense gets "no result", not random titles.
 7. Article bodies (`search.body`) are searched last: a document found only there ranks below every
    title match, with a score below `MIN_SCORE`, and its hit quotes the body around the match.
@@ -53,14 +54,15 @@ BODY_DISCOUNT = 0.9
 # Below this best score the query may be a question around what is sought: its core and its
 # pinyin reading are tried as well.
 CONFIDENT = 0.8
-# A core's scores are multiplied by (its specificity) ** this.
+# A core's scores are multiplied by (its specificity) ** this. Exponents chosen on question templates
+# of a scratch set, neither the benchmark's nor the tests': a lower one finds more questions but
+# lets partial matches outrank typo'd fragments' titles (BENCHMARKS.md).
 CORE_SPECIFICITY_POWER = 1.0
 # How many documents holding most of a question's word weight are scored on their core.
 CORE_POOL = 200
-# A core's score is also multiplied by (its share of the query's word weight over the largest
-# share any document holds) ** this: of two documents holding parts of the query, the one holding
-# more of its weight ranks first.
-CORE_SHARE_POWER = 1.0
+# A core's score is also multiplied by (its share of the query's word weight) ** this: of two
+# documents holding parts of the query, the one holding more of its weight ranks first.
+CORE_SHARE_POWER = 0.25
 # A pinyin match counts a little less than the same match typed in characters.
 PINYIN_DISCOUNT = 0.95
 
@@ -190,10 +192,9 @@ class SearchIndex:
         if cosine is None:
             return {}
         cores = held_cores(query, self._postings, self._texts.__getitem__, CORE_POOL, also=found)
-        best_share = max((core.share for core in cores.values()), default=1.0)
         by_core: dict[str, list[int]] = {}
         for position, core in cores.items():
-            if self._core_bound(core, best_share) >= MIN_SCORE:  # others cannot reach the threshold
+            if _core_factor(core) >= MIN_SCORE:  # others cannot reach the threshold
                 by_core.setdefault(core.text, []).append(position)
         weights = self._postings.gram_weights(query) if by_core else {}
         scores = {}
@@ -207,13 +208,8 @@ class SearchIndex:
                                BODY_DISCOUNT * _fuzzy(held, [self._details[i] for i in positions]))
             for position, match in zip(positions, fuzzy.tolist()):
                 blend = COSINE_WEIGHT * min(cosine[position] / core_norm, 1.0) + (1.0 - COSINE_WEIGHT) * match
-                scores[position] = (min(blend, 1.0) * self._core_bound(cores[position], best_share), text)
+                scores[position] = (float(min(blend, 1.0)) * _core_factor(cores[position]), text)
         return scores
-
-    @staticmethod
-    def _core_bound(core: Core, best_share: float) -> float:
-        """What a core's score is multiplied by, and so the most it can score."""
-        return core.specificity**CORE_SPECIFICITY_POWER * (core.share / best_share) ** CORE_SHARE_POWER
 
     def _body_matches(self, queries: list[str], taken: set[int]) -> list[_Ranked]:
         """Documents whose body holds one of `queries`, not among `taken`, scored below `MIN_SCORE`."""
@@ -224,6 +220,11 @@ class SearchIndex:
                 if position not in taken and score > getattr(best.get(position), "score", 0.0):
                     best[position] = _Ranked(position, score, quote_for=query)
         return sorted(best.values(), key=_order)
+
+
+def _core_factor(core: Core) -> float:
+    """What a core's score is multiplied by, and so the most it can score."""
+    return core.specificity**CORE_SPECIFICITY_POWER * core.share**CORE_SHARE_POWER
 
 
 def _order(ranked: _Ranked) -> tuple[float, int]:
