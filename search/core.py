@@ -4,17 +4,21 @@ Followers wrap what they look for in words that ask (「有没有讲…的」, �
 in endless variants). No list of such phrasings is kept here. Instead:
 
 1. jieba cuts the query into words.
-2. Each word weighs its IDF in the catalogue, `log((N + 1) / (df + 1))`: a word that many documents
-   hold weighs little, and a word that no document holds weighs nothing (whatever it means, it
-   cannot point to anything the catalogue has).
-3. The candidates are the documents that hold the most of the query's word weight (an OR query of
-   words, IDF-weighted). A document's core is the query's words that it holds. The sought piece is, by nature, what some
-   document holds; the asking words around it are held, if at all, by other documents, and rarely
-   together with the piece -- so they fall out, whatever their wording.
+2. Each word weighs its IDF in the catalogue, `log((N + 1) / (df + 1))`, times its rarity in
+   everyday Chinese (jieba's dictionary frequencies, `everyday_rarity`) squared: a word many
+   documents hold weighs little; a word no document holds weighs nothing (it cannot point to
+   anything the catalogue has); a word that is everywhere in the language (「吗」, 「关于」, 「一下」) weighs little even where the
+   catalogue seldom uses it.
+3. The candidates are the documents that hold the most of the query's word weight, taken word by
+   word (an IDF-weighted OR query of words). A document's core is the query's words it holds. The
+   sought piece is, by nature, what some document holds; the asking words around it are held, if
+   at all, by other documents, and rarely together with the piece -- so they fall out, whatever
+   their wording.
 
-The caller scores each candidate on its core and scales that by the share of the query's weight
-the core carries (`share`): a document that holds only a word or two of little weight ranks low,
-the one that holds the informative part of the question ranks high.
+The caller (`search.index`) scores each candidate as if its core had been the query, times the
+core's `specificity` (how few documents hold its words together) and its `share` of the query's
+word weight: a document holding only a common word or an asking word ranks low, the one holding
+the informative part of the question ranks high.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def document_frequency(word: str, postings: Postings) -> int:
 
 def weight(word: str, postings: Postings) -> float:
     """The word's IDF in the catalogue (0 for a word no document holds) times how rare it is in
-    everyday Chinese (`everyday_rarity`)."""
+    everyday Chinese (`everyday_rarity`) to the `EVERYDAY_POWER`."""
     df = document_frequency(word, postings)
     return math.log((postings.documents + 1) / (df + 1)) * everyday_rarity(word) ** EVERYDAY_POWER if df else 0.0
 

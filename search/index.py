@@ -52,8 +52,10 @@ MIN_SCORE = 0.45
 # A match in the summary or tags counts a little less than the same match in the title.
 BODY_DISCOUNT = 0.9
 # Below this best score the query may be a question around what is sought: its core and its
-# pinyin reading are tried as well.
-CONFIDENT = 0.8
+# pinyin reading are tried as well. At 0.6 (not 0.8) exact fragments of long titles, which score
+# 0.6-0.8, skip it: the same questions are found, and fragment ranking and latency at 200k titles
+# stay as they were (BENCHMARKS.md).
+CONFIDENT = 0.6
 # A core's scores are multiplied by (its specificity) ** this. Exponents chosen on question templates
 # of a scratch set, neither the benchmark's nor the tests': a lower one finds more questions but
 # lets partial matches outrank typo'd fragments' titles (BENCHMARKS.md).
@@ -202,14 +204,21 @@ class SearchIndex:
             # The document shares n-grams with the query only inside its core, so its cosine with the
             # core alone is its cosine with the query over the norm of the core's part of the query.
             core_norm = math.sqrt(sum(weights.get(gram, 0.0) ** 2 for gram in self._postings.grams(text))) or 1.0
-            # A document holding all the query's words, in another order, matches word by word.
-            held = list(cores[positions[0]].words) if text == query else [text]
-            fuzzy = np.maximum(_fuzzy(held, [self._titles[i] for i in positions]),
-                               BODY_DISCOUNT * _fuzzy(held, [self._details[i] for i in positions]))
+            fuzzy = self._core_fuzzy(cores[positions[0]].words if text == query else (text,), positions)
             for position, match in zip(positions, fuzzy.tolist()):
                 blend = COSINE_WEIGHT * min(cosine[position] / core_norm, 1.0) + (1.0 - COSINE_WEIGHT) * match
                 scores[position] = (float(min(blend, 1.0)) * _core_factor(cores[position]), text)
         return scores
+
+    def _core_fuzzy(self, words: tuple[str, ...], positions: list[int]) -> np.ndarray:
+        """How well the documents match the held words: as one string, or, for a document holding
+        every word of the query, word by word in any order."""
+        titles, details = [self._titles[i] for i in positions], [self._details[i] for i in positions]
+        fuzzy = np.maximum(_fuzzy(["".join(words)], titles), BODY_DISCOUNT * _fuzzy(["".join(words)], details))
+        if len(words) > 1:
+            by_word = np.maximum(_fuzzy(list(words), titles), BODY_DISCOUNT * _fuzzy(list(words), details))
+            fuzzy = np.maximum(fuzzy, by_word)
+        return fuzzy
 
     def _body_matches(self, queries: list[str], taken: set[int]) -> list[_Ranked]:
         """Documents whose body holds one of `queries`, not among `taken`, scored below `MIN_SCORE`."""
