@@ -7,8 +7,8 @@ in endless variants). No list of such phrasings is kept here. Instead:
 2. Each word weighs its IDF in the catalogue, `log((N + 1) / (df + 1))`, times its rarity in
    everyday Chinese (jieba's dictionary frequencies, `everyday_rarity`) squared: a word many
    documents hold weighs little; a word no document holds weighs nothing (it cannot point to
-   anything the catalogue has); a word that is everywhere in the language (「吗」, 「关于」, 「一下」) weighs little even where the
-   catalogue seldom uses it.
+   anything the catalogue has); a word that is everywhere in the language (「吗」, 「关于」, 「一下」)
+   weighs little even where the catalogue seldom uses it.
 3. The candidates are the documents that hold the most of the query's word weight, taken word by
    word (an IDF-weighted OR query of words). A document's core is the query's words it holds. The
    sought piece is, by nature, what some document holds; the asking words around it are held, if
@@ -119,10 +119,10 @@ def held_cores(query: str, postings: Postings, text_of: Callable[[int], str], po
             held_weight[holders[token]] += token_weight
     # Each word brings the documents holding it that hold the most weight besides, so that asking
     # words held together by many documents cannot crowd out the one word that matters.
-    share = max(1, pool // len(holders)) if holders else 0
+    per_word = max(1, pool // len(holders))
     positions = set(also)
     for found in holders.values():
-        positions.update(found[top(held_weight[found], share)].tolist())
+        positions.update(found[top(held_weight[found], per_word)].tolist())
     cores: dict[int, Core] = {}
     by_held: dict[tuple[bool, ...], Core | None] = {}
     for position in positions:

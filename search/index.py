@@ -188,9 +188,11 @@ class SearchIndex:
         scores = np.minimum(COSINE_WEIGHT * cosine[candidates] + (1.0 - COSINE_WEIGHT) * fuzzy, 1.0)
         return dict(zip(candidates.tolist(), scores.tolist())), cosine
 
-    def _core_scores(self, query: str, cosine: np.ndarray | None, found: dict[int, float]) -> dict[int, tuple[float, str]]:
-        """Position -> (score, core) of the documents holding most of the query's words (`search.core`),
-        each scored as if its core had been the query, scaled by the core's specificity."""
+    def _core_scores(self, query: str, cosine: np.ndarray | None,
+                     found: dict[int, float]) -> dict[int, tuple[float, str]]:
+        """Position -> (score, core) of the documents holding most of the query's words, and of the
+        query's candidates (`found`), each scored as if its core (`search.core`) had been the query,
+        times `_core_factor`."""
         if cosine is None:
             return {}
         cores = held_cores(query, self._postings, self._texts.__getitem__, CORE_POOL, also=found)
@@ -203,7 +205,8 @@ class SearchIndex:
         for text, positions in by_core.items():
             # The document shares n-grams with the query only inside its core, so its cosine with the
             # core alone is its cosine with the query over the norm of the core's part of the query.
-            core_norm = math.sqrt(sum(weights.get(gram, 0.0) ** 2 for gram in self._postings.grams(text))) or 1.0
+            grams = self._postings.grams(text)
+            core_norm = math.sqrt(sum(weights.get(gram, 0.0) ** 2 for gram in grams)) or 1.0
             fuzzy = self._core_fuzzy(cores[positions[0]].words if text == query else (text,), positions)
             for position, match in zip(positions, fuzzy.tolist()):
                 blend = COSINE_WEIGHT * min(cosine[position] / core_norm, 1.0) + (1.0 - COSINE_WEIGHT) * match
