@@ -12,6 +12,7 @@ from urllib.parse import quote
 import bottle
 
 import dialogs
+import search
 from dialogs.context import AppContext
 from gateways.pay import PayGateway
 from gateways.wechat import WechatGateway
@@ -66,6 +67,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     database = bind(open_database(settings.store.database_url))
     migrate(database)
     recommend.configure(settings.recommend)
+    search.prepare()
     state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
     context = AppContext.from_settings(settings)
