@@ -95,7 +95,7 @@ class RecommendSettings:
     comment: float = 3.0
     share: float = 4.0
     purchase: float = 5.0
-    dislike: float = -4.0
+    dislike: float = -1.0
     half_life_days: float = 30.0
     analyzer: str = "char"  # or "jieba" (measured: BENCHMARKS.md, "Recommender")
     collaborative: str = "als"  # or "co_reading" (measured likewise)

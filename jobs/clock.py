@@ -10,6 +10,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from jobs.housekeeping import prune_processed_messages, requeue_stuck_outbox
 from jobs.outbox import deliver_ready
+from jobs.recommend import refit_when_due
 from ops.logs import new_request_id
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def build_scheduler(services: Any) -> BlockingScheduler:
     add(_job(services.database, prune_processed_messages, services.settings), "interval", hours=1,
         id="prune_processed_messages")
     add(_job(services.database, requeue_stuck_outbox), "interval", minutes=1, id="requeue_stuck_outbox")
+    add(_job(services.database, refit_when_due, services.settings), "interval", minutes=1, id="refit_recommender")
     if services.reconciler is not None:  # open orders: first query after a minute, then the schedule
         add(_job(services.database, services.reconciler.reconcile_due), "interval", seconds=5, id="reconcile_orders")
     if services.gateway is not None:

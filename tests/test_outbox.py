@@ -110,4 +110,5 @@ def test_rows_left_sending_by_a_crash_go_out_again(services, sandbox):
 def test_the_clock_schedules_its_jobs(app):
     scheduler = build_scheduler(app.services)
     assert {job.id for job in scheduler.get_jobs()} == {
-        "prune_processed_messages", "requeue_stuck_outbox", "deliver_outbox", "refresh_access_token"}
+        "prune_processed_messages", "requeue_stuck_outbox", "deliver_outbox", "refresh_access_token",
+        "refit_recommender"}
