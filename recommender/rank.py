@@ -41,7 +41,8 @@ def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_ma
     content = (weights @ model.content).toarray()
     co = CO_WEIGHT * (weights @ model.co).toarray()
     total = content + co
-    total[:, ~eligible] = -np.inf
+    if not eligible.all():
+        total[:, ~eligible] = -np.inf
     rows, cols = excluded.nonzero()
     total[rows, cols] = -np.inf
     scale = np.max(total, axis=1, keepdims=True, initial=0.0)
@@ -70,7 +71,8 @@ def batch(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_m
 
 def _candidates(total: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The m best columns per row, best first (ties by column: deterministic), and their scores."""
-    best = np.sort(np.argpartition(-total, m - 1, axis=1)[:, :m], axis=1)
+    width = total.shape[1]
+    best = np.sort(np.argpartition(total, width - m, axis=1)[:, width - m:], axis=1)
     scores = np.take_along_axis(total, best, axis=1)
     order = np.argsort(-scores, axis=1, kind="stable")
     return np.take_along_axis(best, order, axis=1), np.take_along_axis(scores, order, axis=1)
