@@ -98,7 +98,7 @@ class RecommendSettings:
     dislike: float = -1.0
     half_life_days: float = 30.0
     analyzer: str = "char"  # or "jieba" (measured: BENCHMARKS.md, "Recommender")
-    collaborative: str = "als"  # or "co_reading" (measured likewise)
+    collaborative: str = "co_reading"  # or "als" (measured likewise)
     refit_minutes: int = 60  # the clock refits at once when the catalog changes, and at least this often
 
 

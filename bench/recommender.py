@@ -5,7 +5,9 @@
   character 1-2 grams, mean of the 5 vectors, cosine.
 - co-reading protocol: taste groups that cut across classes (each group reads from its own titles, drawn
   from every class); precision@10 = share of recommendations from the follower's group, unopened.
-  Candidates: content alone, co-reading alone, implicit's ALS (r = u.v, users folded in), the hybrid.
+  Candidates: content alone, co-reading alone, implicit's ALS (r = u.v, and as item neighbours), the hybrids.
+- class protocol among noise: the class followers among 4x as many readers of random titles.
+- sparse co-reading protocol: 20 followers per group, 5 reads in the group and 5 anywhere.
 - batch: N followers x the catalog grown to M items, ~20 synthetic interactions each: wall time and peak
   memory of everyone's top 10 through recommender.rank.batch, against a per-follower loop in the same run.
 
@@ -35,7 +37,7 @@ from sklearn.preprocessing import normalize  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import note, start_report  # noqa: E402
-from recommender.collab import co_reading  # noqa: E402
+from recommender.collab import WEIGHTS, als_neighbours  # noqa: E402
 from recommender.evaluate import variants  # noqa: E402
 from recommender.fit import CO_NEIGHBOURS, fit_model  # noqa: E402
 from recommender.model import FittedModel  # noqa: E402
@@ -148,16 +150,17 @@ def protocol(name: str, titles: list[str], history: list, truth: list, analyzer:
     rankers = {
         "baseline: char 1-2 gram TF-IDF, mean vector, cosine": lambda: plain_baseline(titles, w),
         f"content ({analyzer})": lambda: ours(parts["content"], w),
-        "collaborative: ALS item neighbours": lambda: ours(parts["collaborative"], w),
-        f"**hybrid** ({analyzer} + ALS neighbours, the product)": lambda: ours(model, w),
+        "collaborative: co-reading": lambda: ours(parts["collaborative"], w),
+        f"**hybrid** ({analyzer} + co-reading, the product)": lambda: ours(model, w),
         "popularity": lambda: ours(parts["popularity"], w),
     }
     if full:
-        coread = co_reading(w, CO_NEIGHBOURS)
+        als = dataclasses.replace(model, co=als_neighbours(w, CO_NEIGHBOURS),
+                                  meta=dict(model.meta, co_weight=WEIGHTS["als"]))
         rankers.update({
             "candidate: implicit ALS, r = u.v (implicit's recommend)": lambda: als_ranker(w, seed),
-            "candidate: co-reading alone": lambda: ours(dataclasses.replace(parts["collaborative"], co=coread), w),
-            "candidate: hybrid with co-reading": lambda: ours(dataclasses.replace(model, co=coread), w),
+            "candidate: ALS item neighbours alone": lambda: ours(variants(als)["collaborative"], w),
+            "candidate: hybrid with ALS item neighbours": lambda: ours(als, w),
         })
     rows = []
     for label, run in rankers.items():

@@ -55,7 +55,7 @@ def held_out(rows: Sequence[Row], weights: Weights) -> dict[int, int]:
 
 
 def leave_last_out(items: Sequence[Item], freshness: Sequence[float], rows: Sequence[Row], weights: Weights,
-                   now: dt.datetime, k: int, analyzer: str = "char", collaborative: str = "als",
+                   now: dt.datetime, k: int, analyzer: str = "char", collaborative: str = "co_reading",
                    progress: bool = False) -> list[Score]:
     index = {item.id: n for n, item in enumerate(items)}
     rows = [row for row in rows if row[1] in index]
