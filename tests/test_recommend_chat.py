@@ -81,7 +81,7 @@ def test_a_finished_article_ends_with_one_related_item_and_its_reason(user, demo
     user.says("1")
     texts = [m["content"] for m in user.received() if m["msgtype"] == "text"]
     ending = texts[-1]
-    assert "全文完" in "".join(texts[-2:]) and ending.endswith("发送「推荐」看更多。")
+    assert "全文完" in ending and ending.endswith("发送「推荐」看更多。")
     found = re.search(r"你可能还喜欢：《(.+)》（(.+)）", ending)
     assert found and found.group(1) != "机器学习入门：从线性回归到过拟合"
     assert found.group(2) in ("因为你读过《机器学习入门：从线性回归到过拟合》",
