@@ -11,7 +11,7 @@
 - batch: N followers x the catalog grown to M items, ~20 synthetic interactions each: wall time and peak
   memory of everyone's top 10 through recommender.rank.batch, against a per-follower loop in the same run.
 
-    .venv/bin/python bench/recommender.py [--part class,coread,batch] [--followers 1000] [--seed 7]
+    .venv/bin/python bench/recommender.py [--part class,noise,coread,sparse,batch] [--followers 1000] [--seed 7]
         [--batch-followers 100000] [--batch-items 20000] [--analyzers char,jieba]
 """
 
