@@ -124,10 +124,10 @@ class RecommendSettings:
     comment: float = 3.0
     share: float = 4.0
     purchase: float = 5.0
-    dislike: float = -4.0
+    dislike: float = -1.0
     half_life_days: float = 30.0
     analyzer: str = "char"  # or "jieba" (measured: BENCHMARKS.md, "Recommender")
-    collaborative: str = "als"  # or "co_reading" (measured likewise)
+    collaborative: str = "co_reading"  # or "als" (measured likewise)
     refit_minutes: int = 60  # the clock refits at once when the catalog changes, and at least this often
 
 

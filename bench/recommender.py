@@ -5,11 +5,13 @@
   character 1-2 grams, mean of the 5 vectors, cosine.
 - co-reading protocol: taste groups that cut across classes (each group reads from its own titles, drawn
   from every class); precision@10 = share of recommendations from the follower's group, unopened.
-  Candidates: content alone, co-reading alone, implicit's ALS (r = u.v, users folded in), the hybrid.
+  Candidates: content alone, co-reading alone, implicit's ALS (r = u.v, and as item neighbours), the hybrids.
+- class protocol among noise: the class followers among 4x as many readers of random titles.
+- sparse co-reading protocol: 20 followers per group, 5 reads in the group and 5 anywhere.
 - batch: N followers x the catalog grown to M items, ~20 synthetic interactions each: wall time and peak
   memory of everyone's top 10 through recommender.rank.batch, against a per-follower loop in the same run.
 
-    .venv/bin/python bench/recommender.py [--part class,coread,batch] [--followers 1000] [--seed 7]
+    .venv/bin/python bench/recommender.py [--part class,noise,coread,sparse,batch] [--followers 1000] [--seed 7]
         [--batch-followers 100000] [--batch-items 20000] [--analyzers char,jieba]
 """
 
@@ -35,14 +37,16 @@ from sklearn.preprocessing import normalize  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import note, start_report  # noqa: E402
-from recommender.fit import fit_model  # noqa: E402
+from recommender.collab import WEIGHTS, als_neighbours  # noqa: E402
+from recommender.evaluate import variants  # noqa: E402
+from recommender.fit import CO_NEIGHBOURS, fit_model  # noqa: E402
 from recommender.model import FittedModel  # noqa: E402
 from recommender.rank import batch  # noqa: E402
 from recommender.types import Item  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "thucnews"
 K = 10
-PARTS = ("class", "coread", "batch")
+PARTS = ("class", "noise", "coread", "sparse", "batch")
 
 
 def load_titles(data: Path) -> tuple[list[str], np.ndarray]:
@@ -98,15 +102,6 @@ def ours(model: FittedModel, w: sparse.csr_matrix) -> list[list[int]]:
     return [[model.index[r.article_id] for r in recs] for recs in batch(model, w, w > 0, eligible, K)]
 
 
-def variant(model: FittedModel, **parts: object) -> FittedModel:
-    """The same model with some signals switched off (an empty neighbour matrix, zero popularity)."""
-    return dataclasses.replace(model, **parts)
-
-
-def empty(model: FittedModel) -> sparse.csr_matrix:
-    return sparse.csr_matrix(model.content.shape, dtype=np.float32)
-
-
 def plain_baseline(titles: Sequence[str], w: sparse.csr_matrix) -> list[list[int]]:
     """TF-IDF over character 1-2 grams, the mean of the read titles' vectors, cosine; opened ones removed."""
     vectors = TfidfVectorizer(analyzer="char", ngram_range=(1, 2)).fit_transform(titles)
@@ -143,34 +138,49 @@ def coverage(lists: Sequence[Sequence[int]], items: int) -> float:
 
 
 def protocol(name: str, titles: list[str], history: list, truth: list, analyzer: str, seed: int,
-             als: bool) -> list[tuple[str, float, float]]:
+             full: bool) -> list[tuple[str, float, float]]:
+    """Every method on one simulated audience; only the first len(truth) followers are scored (the rest,
+    if any, are background readers). `full`: also the collaborative candidates the product did not pick."""
     items = [Item(n, title) for n, title in enumerate(titles)]
     w = weights_of(history, len(items))
     started = time.monotonic()
     model = fit_model(items, w, analyzer=analyzer, progress=True)
     note(f"  [{name}] fitted {analyzer} in {time.monotonic() - started:.1f} s")
+    parts = variants(model)
     rankers = {
         "baseline: char 1-2 gram TF-IDF, mean vector, cosine": lambda: plain_baseline(titles, w),
-        f"content ({analyzer}, MMR on)": lambda: ours(variant(model, co=empty(model)), w),
-        "co-reading alone (MMR on)": lambda: ours(variant(model, content=empty(model)), w),
-        f"hybrid ({analyzer}, MMR on)": lambda: ours(model, w),
-        "popularity": lambda: ours(variant(model, content=empty(model), co=empty(model)), w),
+        f"content ({analyzer})": lambda: ours(parts["content"], w),
+        "collaborative: co-reading": lambda: ours(parts["collaborative"], w),
+        f"**hybrid** ({analyzer} + co-reading, the product)": lambda: ours(model, w),
+        "popularity": lambda: ours(parts["popularity"], w),
     }
-    if als:
-        rankers["implicit ALS (64 factors), u.v"] = lambda: als_ranker(w, seed)
+    if full:
+        als = dataclasses.replace(model, co=als_neighbours(w, CO_NEIGHBOURS),
+                                  meta=dict(model.meta, co_weight=WEIGHTS["als"]))
+        rankers.update({
+            "candidate: implicit ALS, r = u.v (implicit's recommend)": lambda: als_ranker(w, seed),
+            "candidate: ALS item neighbours alone": lambda: ours(variants(als)["collaborative"], w),
+            "candidate: hybrid with ALS item neighbours": lambda: ours(als, w),
+        })
     rows = []
     for label, run in rankers.items():
         started = time.monotonic()
-        lists = run()
+        lists = run()[:len(truth)]
         rows.append((label, precision(lists, truth, history), coverage(lists, len(items))))
         note(f"  [{name}] {label}: {rows[-1][1]:.3f} ({time.monotonic() - started:.1f} s)")
     return rows
 
 
 def print_table(title: str, rows: list[tuple[str, float, float]]) -> None:
-    print(f"\n### {title}\n\n| method | precision@{K} | catalog coverage |\n|---|--:|--:|")
+    print(f"\n#### {title}\n\n| method | precision@{K} | catalog coverage |\n|---|--:|--:|")
     for label, value, cover in rows:
         print(f"| {label} | {value:.3f} | {cover:.1%} |")
+
+
+def noisy_class_readers(labels: np.ndarray, followers: int, background: int, rng: random.Random) -> tuple[list, list]:
+    """Class followers as in the class protocol, among `background` readers of 5 random titles each."""
+    history, truth = class_readers(labels, followers, 5, rng)
+    return history + [rng.sample(range(len(labels)), 5) for _ in range(background)], truth
 
 
 def peak_rss_during(run) -> tuple[float, float, object]:
@@ -252,7 +262,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--groups", type=int, default=20, help="co-reading protocol taste groups")
     parser.add_argument("--group-followers", type=int, default=200)
     parser.add_argument("--group-reads", type=int, default=10, help="titles each reads from the group's 50")
-    parser.add_argument("--noise", type=int, default=0, help="titles each also reads from anywhere")
     parser.add_argument("--batch-followers", type=int, default=100_000)
     parser.add_argument("--batch-items", type=int, default=20_000)
     parser.add_argument("--analyzers", default="char", help="char,jieba")
@@ -264,17 +273,25 @@ def main(argv: list[str] | None = None) -> int:
     titles, labels = load_titles(args.data)
     print(f"data: {len(titles):,} THUCNews titles, {len(set(labels.tolist()))} classes")
     for analyzer in args.analyzers.split(","):
+        full = analyzer == "char"
         if "class" in parts:
             history, truth = class_readers(labels, args.followers, 5, random.Random(args.seed))
             print_table(f"class protocol: {args.followers} followers x 5 titles of one class ({analyzer})",
-                        protocol("class", titles, history, truth, analyzer, args.seed, als=True))
-        if "coread" in parts:
-            history, truth = taste_groups(labels, args.groups, 5, args.group_followers, args.group_reads, args.noise,
-                                          random.Random(args.seed))
-            print_table(f"co-reading protocol: {args.groups} groups x {args.group_followers} followers, "
-                        f"{args.group_reads} reads each from the group's 50 titles (5 of every class) + "
-                        f"{args.noise} anywhere ({analyzer})",
-                        protocol("coread", titles, history, truth, analyzer, args.seed, als=True))
+                        protocol("class", titles, history, truth, analyzer, args.seed, full))
+        if "noise" in parts and full:
+            history, truth = noisy_class_readers(labels, args.followers, 4 * args.followers, random.Random(args.seed))
+            print_table(f"class protocol among noise: the same followers + {4 * args.followers} readers of 5 "
+                        f"random titles each", protocol("noise", titles, history, truth, analyzer, args.seed, full))
+        for part, (followers, reads, noise) in (("coread", (args.group_followers, args.group_reads, 0)),
+                                                 ("sparse", (20, 5, 5))):
+            if part in parts and full:
+                history, truth = taste_groups(labels, args.groups if part == "coread" else 50, 5, followers, reads,
+                                              noise, random.Random(args.seed))
+                groups = args.groups if part == "coread" else 50
+                print_table(f"co-reading protocol{' (sparse)' if part == 'sparse' else ''}: {groups} groups x "
+                            f"{followers} followers, {reads} reads each from the group's 50 titles (5 of every "
+                            f"class) + {noise} anywhere", protocol(part, titles, history, truth, analyzer,
+                                                                   args.seed, full))
     if "batch" in parts:
         batch_part(titles, args.batch_followers, args.batch_items, args.seed)
     return 0

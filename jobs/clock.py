@@ -17,6 +17,7 @@ from jobs import broadcast, push_round
 from jobs.housekeeping import prune_processed_messages, requeue_stuck_outbox
 from jobs.leader import Leader, leader_for
 from jobs.outbox import deliver_ready
+from jobs.recommend import refit_when_due
 from ops.logs import new_request_id
 from settings import cron_trigger
 
@@ -61,6 +62,7 @@ def build_scheduler(services: Any, leader: Leader | None = None) -> BlockingSche
     add(_job(services.database, prune_processed_messages, settings), "interval", hours=1,
         id="prune_processed_messages")
     add(_job(services.database, requeue_stuck_outbox), "interval", minutes=1, id="requeue_stuck_outbox")
+    add(_job(services.database, refit_when_due, services.settings), "interval", minutes=1, id="refit_recommender")
     if services.reconciler is not None:  # open orders: first query after a minute, then the schedule
         add(_job(services.database, services.reconciler.reconcile_due), "interval", seconds=5, id="reconcile_orders")
     if services.gateway is not None:

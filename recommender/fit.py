@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from recommender.collab import METHODS, pair_support
+from recommender.collab import METHODS, WEIGHTS, pair_support
 from recommender.content import content_neighbours, fit_vectors, sketch, topics
 from recommender.model import FittedModel
 from recommender.types import Item
@@ -18,7 +18,7 @@ CO_NEIGHBOURS = 100
 
 
 def fit_model(items: Sequence[Item], weights: sparse.csr_matrix, freshness: Sequence[float] | None = None,
-              analyzer: str = "char", collaborative: str = "als", progress: bool = False,
+              analyzer: str = "char", collaborative: str = "co_reading", progress: bool = False,
               meta: dict | None = None) -> FittedModel:
     """`weights` is follower x item (columns in the order of `items`), as interactions.weight_matrix makes it."""
     started = time.monotonic()
@@ -36,7 +36,8 @@ def fit_model(items: Sequence[Item], weights: sparse.csr_matrix, freshness: Sequ
         embedding=sketch(vectors),
         popularity=readers / readers.max() if readers.size and readers.max() > 0 else readers,
         freshness=np.asarray(freshness if freshness is not None else np.zeros(len(items)), dtype=np.float32),
-        meta=dict(meta or {}, analyzer=analyzer, collaborative=collaborative, users=int(weights.shape[0]), events=int(weights.nnz)),
+        meta=dict(meta or {}, analyzer=analyzer, collaborative=collaborative, co_weight=WEIGHTS[collaborative],
+                  users=int(weights.shape[0]), events=int(weights.nnz)),
     )
     model.meta["seconds"] = round(time.monotonic() - started, 3)
     return model

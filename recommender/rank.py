@@ -1,7 +1,8 @@
 """Ranking a chunk of followers at once: blend, rules, MMR diversification, reasons.
 
-    personal(u, j) = content(u, j) + CO_WEIGHT * co(u, j)
-    score(u, j)    = personal(u, j) / max_j personal(u, j) + POPULAR_WEIGHT * popularity(j) + FRESH_WEIGHT * freshness(j)
+    personal(u, j) = content(u, j) + w * co(u, j)       (w: recommender.collab.WEIGHTS of the model's method)
+    score(u, j)    = personal(u, j) / max_j personal(u, j)
+                     + POPULAR_WEIGHT * popularity(j) + FRESH_WEIGHT * freshness(j)
 
 content and co are the follower's weights times each neighbour matrix (a 不感兴趣 has a negative weight, so
 it pulls that item's neighbours down). Co-reading similarities are already shrunk by their support
@@ -24,11 +25,10 @@ from recommender.model import FittedModel
 from recommender.reasons import CO_READ, CONTENT, SIMILAR_READERS, reason
 from recommender.types import Recommendation
 
-CO_WEIGHT = 3.0  # measured with the ALS neighbours: 3 kept the class protocol and found the taste groups
 POPULAR_WEIGHT = 0.05
 FRESH_WEIGHT = 0.001
 CANDIDATES = 3  # MMR chooses k items among the CANDIDATES * k best
-DIVERSITY = 0.3  # MMR: 0 = pure relevance, 1 = pure novelty
+DIVERSITY = 0.5  # MMR: 0 = pure relevance, 1 = pure novelty (0.5 cost 0.001 of class precision, 0.3: 0)
 NEAR_COPY = 0.4  # MMR counts only the part of a similarity above this: near-copies, not one subject
 CHUNK = 512
 
@@ -39,9 +39,10 @@ def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_ma
     if len(model) == 0 or k <= 0:
         return [[] for _ in range(weights.shape[0])]
     content = (weights @ model.content).toarray()
-    co = CO_WEIGHT * (weights @ model.co).toarray()
+    co = model.meta["co_weight"] * (weights @ model.co).toarray()
     total = content + co
-    total[:, ~eligible] = -np.inf
+    if not eligible.all():
+        total[:, ~eligible] = -np.inf
     rows, cols = excluded.nonzero()
     total[rows, cols] = -np.inf
     scale = np.max(total, axis=1, keepdims=True, initial=0.0)
@@ -70,7 +71,8 @@ def batch(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_m
 
 def _candidates(total: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The m best columns per row, best first (ties by column: deterministic), and their scores."""
-    best = np.sort(np.argpartition(-total, m - 1, axis=1)[:, :m], axis=1)
+    width = total.shape[1]
+    best = np.sort(np.argpartition(total, width - m, axis=1)[:, width - m:], axis=1)
     scores = np.take_along_axis(total, best, axis=1)
     order = np.argsort(-scores, axis=1, kind="stable")
     return np.take_along_axis(best, order, axis=1), np.take_along_axis(scores, order, axis=1)

@@ -21,6 +21,7 @@ from scipy import sparse
 from tqdm import tqdm
 
 from recommender import rank as ranking
+from recommender.evaluate import Score, leave_last_out
 from recommender.fit import fit_model, freshness_of
 from recommender.interactions import pair_matrix, weight_matrix
 from recommender.model import FittedModel
@@ -67,7 +68,7 @@ def _items() -> tuple[list[Item], list[float]]:
 
 def _events(user_ids: Sequence[int] | None) -> list[tuple[int, int, str, dt.datetime]]:
     query = (Event.select(Event.user, Event.article_id, Event.kind, Event.created_at)
-             .where(Event.kind.in_(KINDS) & Event.article_id.is_null(False)))
+             .where(Event.kind.in_(KINDS) & Event.article_id.is_null(False)).order_by(Event.id))
     if user_ids is not None:
         query = query.where(Event.user.in_(list(user_ids)))
     return list(query.tuples())
@@ -106,6 +107,13 @@ def fit(progress: bool = False) -> FitSummary:
     return FitSummary(summary.items, summary.users, summary.events, summary.features, summary.seconds, saved.id)
 
 
+def evaluate(k: int = 10, progress: bool = False) -> list[Score]:
+    """Leave-last-out on the recorded behaviour (recommend-eval): nothing is saved."""
+    items, created = _items()
+    return leave_last_out(items, freshness_of(created), _events(None), weights(), utcnow(), k, _config.analyzer,
+                          _config.collaborative, progress)
+
+
 def latest_model_version() -> tuple[int, str, dt.datetime] | None:
     """(id, catalog version) of the newest saved model: the clock refits when the catalog moved on."""
     row = (SavedModel.select(SavedModel.id, SavedModel.catalog_version, SavedModel.created_at)
@@ -137,6 +145,14 @@ class Recommendations:
             chunk = ids[start:start + ranking.CHUNK]
             yield from zip(chunk, self._rank(chunk, k, exclude or {}))
 
+    def related(self, openid: str, article_id: int) -> Recommendation | None:
+        """One item for the end of an article: its nearest, by the same rules as a list for this follower."""
+        model = self.model()
+        user = User.get_or_none(User.openid == openid)
+        seed = {} if article_id not in model.index else {model.index[article_id]: 1.0}
+        found = self._rank([user.id if user else 0], 1, {}, seed)[0]
+        return found[0] if found else None
+
     def profiles(self, user_ids: Sequence[int]) -> tuple[sparse.csr_matrix, list[str]]:
         """Each follower's profile in the content model's feature space, and the feature names."""
         model = self.model()
@@ -158,10 +174,13 @@ class Recommendations:
                     self._model, self._id = FittedModel.from_bytes(bytes(blob)), newest[0]
         return self._model
 
-    def _rank(self, ids: list[int], k: int, exclude: Mapping[int, Collection[int]]) -> list[list[Recommendation]]:
+    def _rank(self, ids: list[int], k: int, exclude: Mapping[int, Collection[int]],
+              seed: Mapping[int, float] | None = None) -> list[list[Recommendation]]:
+        """`seed` (one follower only): rank from these item columns and weights instead of their history."""
         model = self.model()
         rows = _events(ids)
-        matrix = weight_matrix(ids, model.index, rows, weights(), utcnow())
+        matrix = (weight_matrix(ids, model.index, rows, weights(), utcnow()) if seed is None else
+                  sparse.csr_matrix((list(seed.values()), ([0] * len(seed), list(seed))), shape=(1, len(model))))
         skip = [(user, article) for user, article, _, _ in rows] + _owned(ids) + _pairs(ids, exclude)
         eligible = np.isin(model.item_ids, list(_published_ids()))
         return ranking.rank(model, matrix, pair_matrix(ids, model.index, skip), eligible, k)

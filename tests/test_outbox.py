@@ -131,7 +131,7 @@ def test_the_clock_schedules_its_jobs(app):
     scheduler = build_scheduler(app.services)
     assert {job.id for job in scheduler.get_jobs()} == {
         "leader", "prune_processed_messages", "requeue_stuck_outbox", "deliver_outbox", "refresh_access_token",
-        "push_round", "push_resume", "push_broadcast"}
+        "push_round", "push_resume", "push_broadcast", "refit_recommender"}
 
 
 def test_delivery_logs_carry_the_request_id_of_the_message_that_kicked_it(services, sandbox, caplog):

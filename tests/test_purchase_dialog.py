@@ -136,6 +136,8 @@ REACH = {  # how a follower gets into each declared state
     "purchase:confirm": ["梯度下降", "1", "购买"],
     "purchase:awaiting_payment": ["梯度下降", "1", "购买", "确认"],
     "library:listed": ["已购"],
+    "recommend:listed": ["推荐"],
+    "recommend:reading": ["推荐", "1"],
 }
 
 

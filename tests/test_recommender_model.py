@@ -1,0 +1,82 @@
+"""recommender/ on its own (no database): diversification, 不感兴趣, chunking, saved bytes, the ALS option."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from recommender.fit import fit_model, freshness_of
+from recommender.interactions import pair_matrix, weight_matrix
+from recommender.model import FittedModel
+from recommender.rank import batch, rank
+from recommender.types import Item, Weights
+
+NOW = dt.datetime(2026, 1, 1)
+WEIGHTS = Weights({"view": 1.0, "like": 2.0, "dislike": -1.0}, half_life_days=30)
+TITLES = (["Python 装饰器入门", "Python 装饰器入门（上）", "Python 装饰器入门（下）", "Python 装饰器入门（合集）",
+           "Python 生成器详解", "Python 异步编程", "Python 类型注解"]
+          + [f"理财第{n}课：基金定投" for n in range(5)] + [f"摄影第{n}课：构图" for n in range(5)])
+ITEMS = [Item(n + 1, title) for n, title in enumerate(TITLES)]
+INDEX = {item.id: n for n, item in enumerate(ITEMS)}
+
+
+def model_for(rows, collaborative="co_reading") -> FittedModel:
+    users = sorted({row[0] for row in rows})
+    return fit_model(ITEMS, weight_matrix(users, INDEX, rows, WEIGHTS, NOW), freshness_of(range(len(ITEMS))),
+                     collaborative=collaborative)
+
+
+def lists(model, rows, users, k=3):
+    matrix = weight_matrix(users, INDEX, rows, WEIGHTS, NOW)
+    skip = pair_matrix(users, INDEX, [(u, a) for u, a, _, _ in rows])
+    return rank(model, matrix, skip, np.ones(len(ITEMS), dtype=bool), k)
+
+
+def test_near_copies_do_not_fill_the_list():
+    rows = [(1, 1, "view", NOW)]
+    got = [r.article_id for r in lists(model_for(rows), rows, [1])[0]]
+    assert len(got) == 3 and got[0] in (2, 3, 4)
+    assert not set(got) <= {2, 3, 4}, "three parts of one article are near-copies: MMR lets another in"
+
+
+def test_a_dislike_pushes_its_neighbours_down():
+    liked = [(1, 5, "view", NOW), (1, 8, "view", NOW)]  # a Python title and a finance title
+    model = model_for(liked)
+    before = {r.article_id: r.score for r in lists(model, liked, [1], k=len(ITEMS))[0]}
+    after = {r.article_id: r.score for r in lists(model, liked + [(1, 9, "dislike", NOW)], [1], k=len(ITEMS))[0]}
+    assert 9 in before and 9 not in after
+    for finance in (10, 11, 12):  # near the disliked one: they fall behind the Python titles
+        assert after[finance] / after[6] < before[finance] / before[6]
+
+
+def test_chunks_change_nothing_and_saved_bytes_rank_the_same():
+    rows = [(u, a, "view", NOW) for u in range(1, 9) for a in ((u % 3) * 5 + 1, (u % 3) * 5 + 2)]
+    model = model_for(rows)
+    users = list(range(1, 9))
+    matrix = weight_matrix(users, INDEX, rows, WEIGHTS, NOW)
+    skip = pair_matrix(users, INDEX, [(u, a) for u, a, _, _ in rows])
+    everyone = np.ones(len(ITEMS), dtype=bool)
+    whole = rank(model, matrix, skip, everyone, 4)
+    assert list(batch(model, matrix, skip, everyone, 4, chunk=3)) == whole
+    assert rank(FittedModel.from_bytes(model.to_bytes()), matrix, skip, everyone, 4) == whole
+
+
+def test_old_events_count_less():
+    old, new = NOW - dt.timedelta(days=60), NOW
+    matrix = weight_matrix([1], INDEX, [(1, 1, "view", old), (1, 2, "like", new)], WEIGHTS, NOW)
+    assert matrix[0, INDEX[1]] == pytest.approx(0.25) and matrix[0, INDEX[2]] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("collaborative", ["co_reading", "als"])
+def test_a_collaborative_reason_names_a_pair_someone_read(collaborative):
+    pair = [(u, a, "view", NOW) for u in range(1, 7) for a in (5, 13)]  # Python and photography, read together
+    rows = pair + [(u, 8 + u % 3, "view", NOW) for u in range(7, 13)] + [(20, 5, "view", NOW)]
+    model = model_for(rows, collaborative)
+    got = lists(model, rows, [20], k=5)[0]
+    assert "读过《Python 生成器详解》的人也在读" in [r.reason for r in got if r.article_id == 13]
+    for item in got:
+        if item.reason.startswith("读过《"):
+            source = next(i.id for i in ITEMS if f"《{i.title}》" in item.reason)
+            assert model.support[INDEX[source], INDEX[item.article_id]] > 0
