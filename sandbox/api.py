@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import chat, oauth, pay
+from sandbox import chat, media, oauth, pay
 from sandbox.account import Account, ApiError
 from sandbox.clock import Clock
 from sandbox.sender import Sender
@@ -53,7 +53,8 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.clock = clock or Clock()
-        self.account = Account(appid, appsecret, self.clock, grants)
+        self.media = media.MediaStore(self.clock)
+        self.account = Account(appid, appsecret, self.clock, grants, self.media)
         self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, path), newest last
         self._counts: Counter[str] = Counter()
         self._failures: dict[str, list[tuple[int, str | None]]] = {}
@@ -74,9 +75,10 @@ class SandboxServer:
             **chat.routes(self),
             **pay.routes(self),
             **oauth.routes(self),
+            **media.routes(self),
         }
         # (method, path prefix, route) for paths that carry ids: WeChat Pay's /v3/ API
-        self.prefix_routes: list[tuple[str, str, Route]] = [*pay.prefix_routes(self)]
+        self.prefix_routes: list[tuple[str, str, Route]] = [*pay.prefix_routes(self), *media.prefix_routes(self)]
 
     # ------------------------------------------------------------ lifecycle
 

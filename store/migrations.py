@@ -16,6 +16,7 @@ from store.models import (
     Article, Comment, Credential, Event, Feedback, InboundMessage, Order, Outbox, Purchase, SchemaVersion, Series,
     User,
 )
+from store.admin_models import ADMIN_TABLES
 
 Migration = tuple[int, str, Callable[[Database], None]]
 
@@ -30,6 +31,8 @@ MIGRATIONS: list[Migration] = [
      lambda db: db.create_tables([Order, Purchase])),
     (5, "users.outbox_waiting: skip releasing an empty outbox on every message",
      lambda db: _add_column(db, User, "outbox_waiting", BooleanField(default=False))),
+    (10, "admins, #auth failures, audit trail, coupons and the coupons of orders",
+     lambda db: db.create_tables(ADMIN_TABLES)),
 ]
 
 def _add_column(database: Database, model: type, name: str, field: Any) -> None:
