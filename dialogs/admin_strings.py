@@ -19,7 +19,7 @@ USAGE_GIFT = "用法：赠送 <openid> <文章编号或专栏slug>，例如：�
 USAGE_USER = "用法：用户 <openid>，例如：用户 oUser123"
 USAGE_STATS = "用法：统计 [今天|7天|30天]，例如：统计 7天"
 USAGE_ADMINS = "用法：管理员 列表 | 管理员 移除 <openid>，例如：管理员 移除 oUser123"
-USAGE_COUPON = "用法：优惠码 新建 … | 优惠码 列表 | 优惠码 停用 <码>"
+USAGE_COUPON = "用法：优惠码 新建 <码> <折扣> … | 优惠码 列表 | 优惠码 停用 <码>，例如：优惠码 列表"
 USAGE_COUPON_NEW = ("用法：优惠码 新建 <码> <折扣%|减免金额元> [到期 YYYY-MM-DD] [次数 N] [文章编号或专栏slug]，"
                     "例如：优惠码 新建 SPRING 20% 到期 2026-12-31 次数 100")
 USAGE_COUPON_STOP = "用法：优惠码 停用 <码>，例如：优惠码 停用 SPRING"
