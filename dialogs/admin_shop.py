@@ -8,11 +8,11 @@ from dialogs.admin_confirm import action, ask, undoer
 from dialogs.admin_routes import admin_route, command
 from dialogs.framework import END, STAY, Result, Text, Turn
 from dialogs.reading import article_messages, outbox_payload
-from payments.refunds import task_payload
 from store import audit, catalog, orders, outbox, queries, shop
 from store.models import Article, Series, utcnow
 
 DELIVER_TASK = "deliver"  # send another follower's queued messages now (the pipeline kicks only the sender)
+REFUND_TASK = "refund"  # ask WeChat Pay for the refund right after the message (payments/refunds.py)
 
 
 def _item_target(article: Article | None, series: Series | None) -> str:
@@ -127,7 +127,7 @@ def do_refund(turn: Turn, args: dict) -> Result:
         return Text(s.REFUND_UNDERWAY.format(order=args["order"])), END
     audit.record(turn.openid, "refund", f"order:{order.out_trade_no}", {"state": order.state},
                  {"refund_no": refund_no, "reason": args["reason"]})
-    turn.tasks.append(task_payload(order, refund_no, args["reason"]))
+    turn.tasks.append((REFUND_TASK, {"order": order.out_trade_no, "refund_no": refund_no, "reason": args["reason"]}))
     return Text(s.REFUND_REQUESTED.format(order=order.out_trade_no)), END
 
 

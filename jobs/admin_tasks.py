@@ -8,10 +8,9 @@ import json
 from typing import Any, Callable
 
 from charts.render import stats_png
-from dialogs.admin_shop import DELIVER_TASK
+from dialogs.admin_shop import DELIVER_TASK, REFUND_TASK
 from dialogs.admin_stats import CHART_TASK
 from jobs.outbox import Tasks, deliver_user
-from payments.refunds import REFUND_TASK
 from store import stats
 from store.models import Outbox
 

@@ -1,6 +1,7 @@
 """Refunds an admin asked for with 退款: the call to WeChat Pay, and finding out how it ended.
 
-The dialog only claims the refund (store/shop.py stores its out_refund_no) and queues a `refund` task;
+The dialog only claims the refund (store/shop.py stores its out_refund_no) and queues a `refund` task
+(dialogs/admin_shop.py);
 this runs it right after the message, outside the handler. WeChat Pay refunds once per out_refund_no, so
 a retried task asks for the same refund. The order is settled REFUNDED (access revoked, the follower
 told) by `settle_refund` when the refund notification comes, or when an answer or a refund query says
@@ -22,12 +23,7 @@ from store.models import Order, Outbox, utcnow
 
 log = logging.getLogger(__name__)
 
-REFUND_TASK = "refund"
 FAILED_STATES = ("CLOSED", "ABNORMAL")
-
-
-def task_payload(order: Order, refund_no: str, reason: str) -> tuple[str, dict[str, Any]]:
-    return REFUND_TASK, {"order": order.out_trade_no, "refund_no": refund_no, "reason": reason}
 
 
 @dataclass
@@ -37,7 +33,7 @@ class Refunds:
     kick: Callable[[int], None] | None = None
 
     def run(self, row: Outbox) -> None:
-        """The `refund` outbox task. PayUnavailable propagates: the outbox retries the same refund."""
+        """The `refund` outbox task ({order, refund_no, reason}). PayUnavailable propagates: the outbox retries the same refund."""
         payload = json.loads(row.payload)
         order = shop.order_by_number(payload["order"])
         if order is None or order.state != Order.PAID or order.refund_no != payload["refund_no"]:
