@@ -40,6 +40,7 @@ def _funnel(axes, funnel: Funnel) -> None:
     axes.barh(names, counts, color=[GREEN if n == "支付" else GREY for n in names])
     for y, count in enumerate(counts):
         axes.annotate(str(count), (count, y), xytext=(4, 0), textcoords="offset points", va="center")
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_title("转化漏斗")
 
 

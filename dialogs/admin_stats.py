@@ -18,8 +18,8 @@ def show_stats(turn: Turn) -> Result:
     label = args[0] if args else DEFAULT_WINDOW
     if label not in stats.WINDOWS:
         raise a.BadArgument(f"{s.BAD_WINDOW.format(value=label)}\n{s.USAGE_STATS}")
-    numbers = stats.compute(stats.window(stats.WINDOWS[label], label))
-    turn.tasks.append((CHART_TASK, {"days": stats.WINDOWS[label], "label": label}))
+    numbers = stats.compute(stats.window(stats.WINDOWS[label]))
+    turn.tasks.append((CHART_TASK, {"days": stats.WINDOWS[label]}))
     return Text(stats_text(numbers)), STAY
 
 

@@ -18,7 +18,7 @@ from store.models import Outbox
 def send_chart(gateway: Any) -> Callable[[Outbox], None]:
     def run(row: Outbox) -> None:
         payload = json.loads(row.payload)
-        numbers = stats.compute(stats.window(int(payload["days"]), str(payload["label"])))
+        numbers = stats.compute(stats.window(int(payload["days"])))
         png = stats_png(f"{numbers.window.label}数据", numbers.per_day, numbers.funnel, numbers.top)
         gateway.send_image(row.user.openid, gateway.upload_image(png))
 

@@ -31,7 +31,7 @@ from sandbox.wire import Answer, Request, Route, json_answer
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = 11 * 1024 * 1024  # room for a 10 MB media upload and its form-data framing
 
 
 

@@ -38,8 +38,9 @@ class Stats:
     per_day: list[tuple[dt.date, int]] = field(default_factory=list)  # (local date, revenue fen)
 
 
-def window(days: int, label: str, now: dt.datetime | None = None) -> Window:
+def window(days: int, now: dt.datetime | None = None) -> Window:
     """The last `days` local days, today included."""
+    label = "今天" if days == 1 else f"近{days}天"
     local_today = ((now or utcnow()) + CST).date()
     first = local_today - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first, dt.time()) - CST

@@ -36,7 +36,7 @@ class AdminPages:
         admin = self._admin(token, url, query, cookies)
         if isinstance(admin, HttpResponse):
             return admin
-        numbers = stats.compute(stats.window(WINDOW_DAYS, f"近{WINDOW_DAYS}天"))
+        numbers = stats.compute(stats.window(WINDOW_DAYS))
         body = render(
             "admin", label=numbers.window.label, revenue=fen_to_yuan_text(numbers.revenue) if numbers.revenue else "0元",
             orders=numbers.paid_orders, payers=numbers.paying_followers, refunds=numbers.refunds,
