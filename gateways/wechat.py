@@ -4,6 +4,7 @@
     gateway.send_text(openid, "...")         # customer-service text, <= 2048 bytes
     gateway.send_news(openid, title, description, url)
     gateway.create_menu({"button": [...]})
+    media_id = gateway.upload_image(png_bytes)   # temporary media (3 days); then gateway.send_image(openid, media_id)
 
 The access_token is shared by every process through the database (`Credential` row): readers take it
 from there; when it is missing or within 5 minutes of expiry, one process refreshes it under the state

@@ -35,11 +35,6 @@ def mark_undone(entry: Audit) -> bool:
     return bool(Audit.update(undone_at=utcnow()).where((Audit.id == entry.id) & Audit.undone_at.is_null()).execute())
 
 
-def entries(target: str | None = None, limit: int = 50) -> list[Audit]:
-    query = Audit.select().order_by(Audit.id.desc()).limit(limit)
-    return list(query.where(Audit.target == target) if target else query)
-
-
 def loads(text: str) -> dict[str, Any]:
     return json.loads(text or "{}")
 
