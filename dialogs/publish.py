@@ -12,10 +12,11 @@ import re
 
 from catalog.text import PREVIEW_MARKER, fen_to_yuan_text, mark_preview, paragraphs, preview, to_chat
 from dialogs import admin_args as a, admin_strings as s
+from dialogs.admin_confirm import undoer
 from dialogs.admin_routes import admin_route, command
 from dialogs.framework import END, STAY, Dialog, Result, Route, Text, Turn, any_text, prefix, words
 from store import audit, catalog, shop
-from store.models import Series
+from store.models import Article, Series
 
 TITLE, SUMMARY, BODY = "publish:title", "publish:summary", "publish:body"
 PRICE, PREVIEW, REVIEW, FIELD = "publish:price", "publish:preview", "publish:review", "publish:field"
@@ -167,6 +168,13 @@ def confirm(turn: Turn) -> Result:
     shop.update_article(article.id, **fields)
     audit.record(turn.openid, "edit", f"article:{article.id}", before, fields)
     return Text(s.SAVED.format(id=article.id, title=d["title"])), END
+
+
+@undoer("publish")
+def unpublish(turn: Turn, entry) -> str:
+    """Undoing a publish unlists the article: anyone who bought it in between keeps reading."""
+    shop.set_status(int(entry.target.partition(":")[2]), Article.UNLISTED)
+    return s.UNPUBLISHED
 
 
 def review_hint(turn: Turn) -> Result:

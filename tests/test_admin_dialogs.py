@@ -123,6 +123,31 @@ def test_publish_end_to_end_then_searchable_with_its_preview(app, admin, user, d
     assert entry.admin == "o_admin" and entry.target == f"article:{published.id}"
 
 
+def test_undo_a_publish_and_a_coupon(app, admin, user, demo_catalog):
+    admin.says("发布")
+    admin.says("撤销测试")
+    admin.says("一段正文。")
+    admin.says("完成")
+    admin.says("0")
+    admin.says("确认")
+    assert "1. 撤销测试（免费）" in user.says("撤销测试")
+    assert "发布（article:" in admin.says("撤销")
+    assert "文章已下架" in admin.says("确认")
+    assert "没有找到和「撤销测试」" in user.says("撤销测试")
+    admin.says("优惠码 新建 UNDOME 10%")
+    admin.says("确认")
+    assert "新建优惠码（coupon:UNDOME）" in admin.says("撤销")
+    assert "已删除" in admin.says("确认")
+    assert in_db(app, lambda: Coupon.select().count()) == 0
+    admin.says("优惠码 新建 KEEP 10%")
+    admin.says("确认")
+    admin.says("优惠码 停用 KEEP")
+    admin.says("确认")
+    admin.says("撤销")
+    assert "恢复可用" in admin.says("确认")
+    assert in_db(app, lambda: Coupon.get(Coupon.code == "KEEP").stopped) is False
+
+
 def test_publish_free_article_skips_the_preview_and_rejects_bad_answers(app, admin, demo_catalog):
     admin.says("发布")
     assert "最多 100 个字" in admin.says("长" * 101)
