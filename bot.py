@@ -17,7 +17,8 @@ from gateways.wechat import WechatGateway
 from handlers.events import robot as default_robot
 from handlers.pipeline import Pipeline
 from handlers.webhook import MAX_BODY, WechatEndpoint
-from jobs.admin_tasks import admin_tasks
+from dialogs.admin_push import PUSH_TASK
+from jobs.admin_tasks import admin_tasks, push_task
 from jobs.outbox import OutboxWorker
 from payments.notify import NotifyEndpoint
 from payments.reconcile import Reconciler
@@ -27,6 +28,7 @@ from ops.metrics import Metrics
 from settings import Settings, load_settings
 from store.db import bind, open_database
 from store.migrations import migrate
+from store import recommend
 from store.outbox import CHECK_ORDERS
 from store.state import Degrading, Keys, open_state_store
 from web.admin_page import AdminPages
@@ -66,6 +68,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     settings.check()
     database = bind(open_database(settings.store.database_url))
     migrate(database)
+    recommend.configure(settings.recommend)
     state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
     context = AppContext.from_settings(settings)
@@ -85,12 +88,15 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     visitors = Visitors(site.secret_key, gateway, secure=site.base_url.startswith("https://"))
     notify = NotifyEndpoint(database, pay, links, settings.pay.mchid, settings.wechat.appid,
                             kick=worker.kick if worker else None) if pay else None
-    return Services(
+    services = Services(
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
         pay, reconciler, notify, ContentPages(links, visitors),
         PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
         refunds, AdminPages(links, visitors, settings.admin.openids) if gateway else None,
     )
+    if worker is not None:  # 推送 runs a whole round, which needs every service
+        worker.tasks[PUSH_TASK] = push_task(services)
+    return services
 
 
 def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:

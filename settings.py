@@ -34,6 +34,7 @@ class WechatSettings:
     api_base_url: str = "https://api.weixin.qq.com"
     oauth_base_url: str = "https://open.weixin.qq.com"
     http_timeout: float = 3.0
+    account_type: str = "subscription"  # or "service": which broadcast quota WeChat applies
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,33 @@ class PushSettings:
     quiet_start: int = 22
     quiet_end: int = 8
     daily_cap: int = 1
+    timezone: str = "Asia/Shanghai"  # of schedule, quiet hours, days and followers' hours
+    broadcast_schedule: str = "0 12 * * *"
+    rate: float = 20.0  # customer-service sends per second in a round
+    max_groups: int = 8  # interest groups (and WeChat user tags) of the broadcasts
+    recent_days: int = 30  # an item pushed to a follower is not pushed to them again for this long
+    leader_interval: float = 10.0  # seconds: how often the clocks check the leader lock (takeover within it)
+
+    def quiet(self, hour: int) -> bool:
+        """Inside the quiet hours [quiet_start, quiet_end) (local), which may wrap midnight; equal: none."""
+        start, end = self.quiet_start, self.quiet_end
+        if start == end:
+            return False
+        return start <= hour < end if start < end else hour >= start or hour < end
+
+    def hours(self) -> list[int]:
+        """The local hours at which the personal round runs (what 「推送时间 N」 may choose from)."""
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        trigger, zone = cron_trigger(self.schedule, self.timezone), ZoneInfo(self.timezone)
+        start = dt.datetime(2024, 1, 1, tzinfo=zone)  # a Monday: seven days cover every weekday
+        hours, fire = set(), trigger.get_next_fire_time(None, start)
+        while fire is not None and fire < start + dt.timedelta(days=7):
+            hours.add(fire.astimezone(zone).hour)
+            next_hour = fire.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+            fire = trigger.get_next_fire_time(fire, next_hour)
+        return sorted(hours)
 
 
 @dataclass(frozen=True)
@@ -87,6 +115,21 @@ class BotSettings:
     reply_deadline: float = 4.5
     long_text: str = "customer_service"  # or "continue": later parts only on 「继续」
     outbox_delay: float = 0.5
+
+
+@dataclass(frozen=True)
+class RecommendSettings:
+    """Behaviour weights of a follower's profile (不感兴趣 pushes away), their half-life, the text analyzer."""
+
+    view: float = 1.0
+    like: float = 2.0
+    comment: float = 3.0
+    share: float = 4.0
+    purchase: float = 5.0
+    dislike: float = -4.0
+    half_life_days: float = 30.0
+    analyzer: str = "char"  # or "jieba" (measured: BENCHMARKS.md, "Recommender")
+    refit_minutes: int = 60  # the clock refits at once when the catalog changes, and at least this often
 
 
 DEFAULT_MENU = [
@@ -113,6 +156,7 @@ class Settings:
     push: PushSettings = field(default_factory=PushSettings)
     bot: BotSettings = field(default_factory=BotSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
+    recommend: RecommendSettings = field(default_factory=RecommendSettings)
 
     def replace(self, **sections: Mapping[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `s.replace(store={"redis_url": ""})`."""
@@ -138,6 +182,11 @@ class Settings:
             raise SettingsError("bot.long_text must be customer_service or continue")
         if self.store.redis_url and not self.store.redis_url.startswith(("redis://", "rediss://")):
             raise SettingsError("store.redis_url must start with redis:// (or be empty for memory)")
+        if self.recommend.analyzer not in ("char", "jieba"):
+            raise SettingsError("recommend.analyzer must be char or jieba")
+        if self.recommend.half_life_days <= 0:
+            raise SettingsError("recommend.half_life_days must be positive")
+        _check_push(self)
         return self
 
 
@@ -241,3 +290,37 @@ def _check_aes_key(key: str) -> None:
         ok = False
     if not ok:
         raise SettingsError("wechat.encoding_aes_key must be the 43-character key from the WeChat console")
+
+
+def _check_push(settings: Settings) -> None:
+    """The push keys: a known account type and timezone, schedules that are crontab lines, sane numbers."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if settings.wechat.account_type not in ("subscription", "service"):
+        raise SettingsError("wechat.account_type must be subscription or service")
+    push = settings.push
+    try:
+        ZoneInfo(push.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"push.timezone is not a timezone: {push.timezone!r}") from None
+    for key in ("schedule", "broadcast_schedule"):
+        try:
+            cron_trigger(getattr(push, key), push.timezone)
+        except ValueError as exc:
+            raise SettingsError(f"push.{key} must be a crontab line: {exc}") from None
+    if not (0 <= push.quiet_start <= 23 and 0 <= push.quiet_end <= 23):
+        raise SettingsError("push.quiet_start and push.quiet_end are hours, 0 to 23")
+    if push.rate <= 0 or push.daily_cap < 0 or push.max_groups < 1 or push.leader_interval <= 0:
+        raise SettingsError("push.rate, push.max_groups and push.leader_interval must be positive")
+
+
+def cron_trigger(line: str, timezone: str):
+    """APScheduler's trigger for a crontab line; six fields put seconds first (tests fire within a minute)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    fields = line.split()
+    if len(fields) == 6:
+        second, minute, hour, day, month, weekday = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=weekday, timezone=timezone)
+    return CronTrigger.from_crontab(line, timezone=timezone)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs import admin, browse, feedback, home, library, privacy, publish, purchase
+from dialogs import admin, browse, feedback, home, library, privacy, publish, purchase, push
 from dialogs.framework import Dialog, Router
 
 DIALOGS: list[Dialog] = [
-    admin.DIALOG, publish.DIALOG, feedback.DIALOG, privacy.DIALOG, purchase.DIALOG, library.DIALOG, browse.DIALOG,
+    admin.DIALOG, publish.DIALOG, feedback.DIALOG, privacy.DIALOG, purchase.DIALOG, library.DIALOG, push.DIALOG,
+    browse.DIALOG,
 ]  # browse last: it takes any text
 
 

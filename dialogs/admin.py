@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 
-from dialogs import admin_coupons, admin_shop, admin_stats, admin_strings as s
+from dialogs import admin_coupons, admin_push, admin_shop, admin_stats, admin_strings as s
 from dialogs.admin_args import BadArgument, arguments, need, openid as openid_arg
 from dialogs.admin_confirm import CONFIRM, ask, action, confirmed, other_text, undo
 from dialogs.admin_routes import admin_route, command
@@ -80,7 +80,7 @@ ROUTES: list[Route] = [
     Route(_auth_attempt, authenticate),
     admin_route(command("管理员", "/admins"), manage_admins),
     admin_route(command("撤销", "/undo"), undo),
-    *admin_shop.ROUTES, *admin_coupons.ROUTES, *admin_stats.ROUTES,
+    *admin_shop.ROUTES, *admin_coupons.ROUTES, *admin_stats.ROUTES, *admin_push.ROUTES,
 ]
 
 CONFIRM_WORDS: Matcher = words("确认", "confirm", "/confirm")

@@ -13,6 +13,7 @@ from dialogs.framework import (
     STAY, Dialog, News, Result, Route, Text, Turn, any_text, clicked, number, prefix, words,
 )
 from dialogs.home import MENU_FIND, MENU_MINE
+from dialogs.push import settings_text as push_settings
 from dialogs.reading import article_messages, from_outbox, with_continue
 from store.catalog_search import catalog_search
 from store import catalog, orders, outbox, queries
@@ -48,7 +49,7 @@ def discover(turn: Turn) -> Result:
 
 def mine(turn: Turn) -> Result:
     """「我的」: what the follower read and liked, numbered to reopen."""
-    push = strings.PUSH_OFF if turn.user.push_opt_out else strings.PUSH_ON
+    push = push_settings(turn)
     lines = [strings.MINE.format(since=f"{turn.user.first_seen:%Y-%m-%d}", push=push)]
     owned = len(orders.purchases_of(turn.user))
     if owned:

@@ -29,6 +29,7 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 
+from gateways import rules
 from settings import WechatSettings
 from store import queries
 from store.models import utcnow
@@ -306,6 +307,40 @@ class WechatGateway:
     def send_image(self, openid: str, media_id: str) -> None:
         """A customer-service image message (an uploaded media_id)."""
         self._call("message/custom/send", {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
+    # ------------------------------------------------------------ user tags and broadcasts
+
+    def create_tag(self, name: str) -> int:
+        return int(self._call("tags/create", {"tag": {"name": name}})["tag"]["id"])
+
+    def rename_tag(self, tag_id: int, name: str) -> None:
+        self._call("tags/update", {"tag": {"id": tag_id, "name": name}})
+
+    def list_tags(self) -> list[dict[str, Any]]:
+        return list(self._get("tags/get").get("tags", []))
+
+    def tag_users(self, tag_id: int, openids: list[str]) -> None:
+        """Batch tagging: WeChat takes at most 50 openids a call (the caller chunks)."""
+        self._call("tags/members/batchtagging", {"tagid": tag_id, "openid_list": _batch(openids)})
+
+    def untag_users(self, tag_id: int, openids: list[str]) -> None:
+        self._call("tags/members/batchuntagging", {"tagid": tag_id, "openid_list": _batch(openids)})
+
+    def tags_of(self, openid: str) -> list[int]:
+        return [int(t) for t in self._call("tags/getidlist", {"openid": openid}).get("tagid_list", [])]
+
+    def broadcast_text(self, tag_id: int, content: str) -> str:
+        """A mass send to everyone under `tag_id`; returns WeChat's msg_id (MASSSENDJOBFINISH names it)."""
+        payload = {"filter": {"is_to_all": False, "tag_id": tag_id}, "msgtype": "text", "text": {"content": content}}
+        return str(self._call("message/mass/sendall", payload)["msg_id"])
+
+    def _get(self, endpoint: str) -> dict[str, Any]:
+        try:
+            result = self.client.get(endpoint, params={"access_token": self.tokens.get()})
+        except WeChatClientException as exc:
+            raise self._error(endpoint, exc.errcode, exc.errmsg) from None
+        except requests.RequestException as exc:
+            raise self._error(endpoint, None, f"{type(exc).__name__} calling {endpoint}") from None
+        return result if isinstance(result, dict) else {}
 
     # ------------------------------------------------------------ internals
 
@@ -343,3 +378,9 @@ class WechatGateway:
         error = error_for(int(errcode) if errcode is not None else None, str(errmsg))
         log.warning("wechat call failed", extra={"endpoint": endpoint, "errcode": errcode})
         return error
+
+
+def _batch(openids: list[str]) -> list[str]:
+    if not 1 <= len(openids) <= rules.TAG_BATCH:
+        raise ValueError(f"batch tagging takes 1 to {rules.TAG_BATCH} openids, not {len(openids)}")
+    return openids

@@ -11,9 +11,11 @@ from werobot.robot import BaseRoBot
 from dialogs import strings
 from dialogs.framework import Reply, Text
 from handlers.pipeline import Session
-from store import queries
+from store import broadcasts, queries
 
 robot = BaseRoBot(SESSION_STORAGE=False)
+MASS_FINISHED = "masssendjobfinish_event"
+robot._handlers.setdefault(MASS_FINISHED, [])  # WeRoBot has no type for it; get_handlers looks it up by name
 
 
 @robot.subscribe
@@ -57,3 +59,16 @@ def on_conversation(message, session: Session) -> Reply:
 @robot.unknown
 def on_other_message(message, session: Session) -> Reply:
     return session.converse()  # the dialogs' default answers what they cannot read
+
+
+def on_mass_finished(message, session: Session) -> Reply:
+    """WeChat reports a broadcast's result (sent by its broadcast assistant, not a follower)."""
+    fields = message.__dict__
+    number = lambda name: int(fields.get(name) or 0)  # noqa: E731
+    broadcasts.record_finished(str(fields.get("MsgID") or fields.get("MsgId") or ""), str(fields.get("Status") or ""),
+                               number("TotalCount"), number("FilterCount"), number("SentCount"), number("ErrorCount"))
+    session.turn.record = False
+    return None
+
+
+robot.add_handler(on_mass_finished, type=MASS_FINISHED)

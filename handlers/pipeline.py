@@ -22,7 +22,7 @@ from dialogs.framework import News, Reply, Router, Text, Turn
 from ops.logs import request_id
 from ops.metrics import Metrics
 from settings import Settings
-from store import admins, outbox, queries
+from store import admins, ledger, outbox, queries
 from store.db import transaction
 from store.state import Degrading, LockTimeout, Snapshot
 
@@ -106,6 +106,7 @@ class Pipeline:
                 if not queries.claim_message(key):
                     raise _Duplicate(key)
                 session = self._session(message)
+                ledger.record_action(session.turn.user, message.type)  # WeChat's grants for sending later
                 first, *later = _as_list(self._dispatch(message, session))
                 if session.turn.record:
                     self._record(session.turn)

@@ -3,8 +3,10 @@
 The web process kicks `OutboxWorker` right after a message's transaction wrote rows, so the rest of an
 article follows the passive reply within a second; the clock's `deliver_ready` sweeps whatever is left
 (retries, rows released by a new message, a web process that died). Rows are claimed by a conditional
-update, so several processes never send one row twice; a process that dies mid-send leaves a SENDING row
-that `requeue_stuck` sends again (at least once: WeChat has no idempotency key for these messages).
+update, so several processes never send one row twice; each send is charged to the send ledger
+(jobs/customer_service.py), and a row the ledger has no slot for waits like one WeChat refused. A
+process that dies mid-send leaves a SENDING row that `requeue_stuck` sends again (at least once: WeChat
+has no idempotency key for these messages).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from typing import Any, Callable
 
 from gateways.pay import PayUnavailable
+from jobs import customer_service
 from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError, WechatUnavailable
 from ops.logs import new_request_id
 from store import outbox
@@ -33,12 +36,7 @@ def send(gateway: Any, row: Outbox, tasks: Tasks | None = None) -> None:
     if tasks and row.kind in tasks:
         tasks[row.kind](row)
         return
-    payload = json.loads(row.payload)
-    if row.kind == "news":
-        gateway.send_news(row.user.openid, payload["title"], payload["description"], payload["url"],
-                          payload.get("picurl", ""))
-    else:
-        gateway.send_text(row.user.openid, payload["content"])
+    customer_service.send(gateway, row.user, row.kind, json.loads(row.payload))
 
 
 def deliver_user(gateway: Any, user_id: int, tasks: Tasks | None = None) -> int:

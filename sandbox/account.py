@@ -10,7 +10,7 @@ socket. Sources (developers.weixin.qq.com, see the report in sandbox/README.md):
 - customer-service messages (api_sendcustommessage): allowed only after certain user actions, with a
   quota per action: a user message gives 5 messages within 48 h; a menu click (click/scancode types),
   a subscription or a QR scan give 3 messages within 1 minute. VIEW menu clicks give nothing.
-  Outside every window -> 45015; window open but quota used -> 45047.
+  Outside every window -> 45015; window open but quota used -> 45047; an unsubscribed follower -> 43004.
 - menus (Creating_Custom-Defined_Menu): 1-3 buttons, 1-5 sub-buttons, name <= 16 bytes (sub-button
   <= 60), key <= 128 bytes, url <= 1024 bytes.
 """
@@ -57,6 +57,7 @@ ERRMSG: dict[int, str] = {
     41002: "appid missing",
     41004: "appsecret missing",
     42001: "access_token expired",
+    43004: "require subscribe",
     43001: "require GET method",
     43002: "require POST method",
     44002: "empty post data",
@@ -135,10 +136,12 @@ class SentMessage:
     content: str | None = None
     articles: list[dict[str, str]] = field(default_factory=list)
     media_id: str | None = None  # image messages
+    via: str = "customer_service"  # or "broadcast" (a mass send by tag, sandbox/mass.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "openid": self.openid, "msgtype": self.msgtype, "time": self.time,
-                "content": self.content, "articles": [dict(a) for a in self.articles], "media_id": self.media_id}
+                "content": self.content, "articles": [dict(a) for a in self.articles], "media_id": self.media_id,
+                "via": self.via}
 
 
 class Account:
@@ -263,9 +266,25 @@ class Account:
         with self._lock:
             self._charge(openid)
             message = SentMessage(next(self._message_ids), openid, msgtype, self.clock.now(),
-                                  None if media_id else content, articles, media_id)
+                                  None if media_id else content, articles, media_id=media_id)
             self._sent.append(message)
             return message
+
+    def record_broadcast(self, openid: str, content: str) -> None:
+        """A mass send reached `openid` (sandbox/mass.py decides who)."""
+        with self._lock:
+            self._sent.append(SentMessage(next(self._message_ids), openid, "text", self.clock.now(), content,
+                                          via="broadcast"))
+
+    def is_follower(self, openid: str) -> bool:
+        """Whether `openid` ever followed or wrote to this account (WeChat knows its followers)."""
+        with self._lock:
+            return openid in self._followers
+
+    def is_subscribed(self, openid: str) -> bool:
+        with self._lock:
+            follower = self._followers.get(openid)
+            return bool(follower and follower.subscribed)
 
     def sent(self, openid: str | None = None, after: int = 0) -> list[dict[str, Any]]:
         with self._lock:
@@ -276,7 +295,9 @@ class Account:
         follower = self._followers.get(openid)
         now = self.clock.now()
         live = [g for g in follower.grants.values() if g.expires_at > now] if follower else []
-        if not follower or not follower.subscribed or not live:
+        if follower and not follower.subscribed:
+            raise ApiError(43004)
+        if not follower or not live:
             raise ApiError(45015)
         available = [g for g in live if g.used < g.quota]
         if not available:

@@ -10,7 +10,9 @@
 
 Endpoints answer like WeChat: JSON with errcode/errmsg and HTTP 200 for API errors. Test hooks:
 `fail_next(path, errcode)` injects an error answer, `delay(path, seconds)` makes an endpoint slow,
-`revoke_tokens()` makes every issued token answer 40001, `calls(path)` counts requests.
+`revoke_tokens()` makes every issued token answer 40001, `calls(path)` counts requests, `answered(path,
+errcode)` counts the errors given. User tags live in `tags` (sandbox/tags.py), broadcasts in `mass`
+(sandbox/mass.py; `account_type` "subscription" or "service" sets its quota).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import chat, media, oauth, pay
+from sandbox import chat, mass, media, oauth, pay, tags
 from sandbox.account import Account, ApiError
 from sandbox.clock import Clock
 from sandbox.sender import Sender
@@ -40,7 +42,8 @@ class SandboxServer:
     def __init__(self, appid: str, appsecret: str, token: str, encoding_aes_key: str = "",
                  webhook_url: str = "", host: str = "127.0.0.1", port: int = 0, *,
                  mode: str | None = None, clock: Clock | None = None,
-                 grants: dict[str, tuple[int, float]] | None = None, account_id: str = "gh_sandbox00001") -> None:
+                 grants: dict[str, tuple[int, float]] | None = None, account_id: str = "gh_sandbox00001",
+                 account_type: str = mass.SUBSCRIPTION) -> None:
         """`mode` is how the chat page posts to the webhook: plain, safe or compatible (default: safe
         when an encoding_aes_key is given). `grants` overrides the customer-service quotas
         ({"message": (5, 172800), ...}, see sandbox/account.py)."""
@@ -57,6 +60,7 @@ class SandboxServer:
         self.account = Account(appid, appsecret, self.clock, grants, self.media)
         self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, path), newest last
         self._counts: Counter[str] = Counter()
+        self._errors: Counter[tuple[str, int]] = Counter()
         self._failures: dict[str, list[tuple[int, str | None]]] = {}
         self._delays: dict[str, float] = {}
         self._hooks = threading.Lock()
@@ -65,6 +69,10 @@ class SandboxServer:
         self._sender: Sender | None = None
         self.payments: pay.Merchant | None = None  # WeChat Pay, once enable_pay() is called
         self.oauth = oauth.OAuth(appid, appsecret, self.clock)
+        self.tags = tags.Tags(self.account.is_follower)
+        self.mass = mass.MassSender(self.tags, self.account.is_subscribed, self.account.record_broadcast,
+                                    self.clock.now, account_type)
+        self.mass.report = self._report_mass
         self.routes: dict[tuple[str, str], Route] = {
             ("GET", "/cgi-bin/token"): self._token,
             ("POST", "/cgi-bin/stable_token"): self._stable_token,
@@ -75,6 +83,8 @@ class SandboxServer:
             **chat.routes(self),
             **pay.routes(self),
             **oauth.routes(self),
+            **tags.routes(self),
+            **mass.routes(self),
             **media.routes(self),
         }
         # (method, path prefix, route) for paths that carry ids: WeChat Pay's /v3/ API
@@ -138,6 +148,16 @@ class SandboxServer:
         """How many requests reached `path`."""
         with self._hooks:
             return self._counts[path]
+
+    def answered(self, path: str, errcode: int) -> int:
+        """How many calls to `path` were answered with `errcode`."""
+        with self._hooks:
+            return self._errors[path, errcode]
+
+    def _report_mass(self, job: mass.MassJob) -> None:
+        """WeChat posts MASSSENDJOBFINISH to the account's server once a broadcast is done."""
+        if self.webhook_url:
+            self.sender().post(mass.finish_event(job, self.account_id), touch=False)
 
     # ------------------------------------------------------------ WeChat Pay (sandbox/pay.py)
 
@@ -206,6 +226,8 @@ class SandboxServer:
                 return self._no_route(request)
             return route(request)
         except ApiError as error:
+            with self._hooks:
+                self._errors[request.path, error.errcode] += 1
             return json_answer(error.payload())
 
     def _no_route(self, request: Request) -> Answer:

@@ -354,3 +354,26 @@ def test_unreachable_wechat_is_unavailable(gateway: WechatGateway, server: Sandb
     with pytest.raises(WechatUnavailable) as caught:
         gateway.send_text(USER, "x")
     assert token not in str(caught.value)
+
+
+# ---------------------------------------------------------------- user tags and broadcasts
+
+
+def test_tags_and_a_broadcast_through_the_gateway(server, gateway) -> None:
+    openids = [f"oTagged{i:03d}" for i in range(3)]
+    for openid in openids:
+        server.touch(openid, "subscribe")
+    tag_id = gateway.create_tag("机器学习")
+    gateway.rename_tag(tag_id, "深度学习")
+    gateway.tag_users(tag_id, openids)
+    gateway.untag_users(tag_id, openids[2:])
+    assert gateway.list_tags() == [{"id": tag_id, "name": "深度学习", "count": 2}]
+    assert gateway.tags_of(openids[0]) == [tag_id] and gateway.tags_of(openids[2]) == []
+    msg_id = gateway.broadcast_text(tag_id, "本周推荐")
+    assert msg_id == str(server.mass.jobs[0].msg_id)
+    assert sorted(m["openid"] for m in server.sent() if m["via"] == "broadcast") == openids[:2]
+    with pytest.raises(WechatError) as refused:
+        gateway.broadcast_text(tag_id, "同一天第二次")
+    assert refused.value.errcode == 45028  # a subscription account: one a day
+    with pytest.raises(ValueError):
+        gateway.tag_users(tag_id, [f"o{i}" for i in range(51)])  # never more than 50 a call

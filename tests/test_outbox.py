@@ -10,7 +10,7 @@ import pytest
 from jobs.clock import build_scheduler
 from jobs.housekeeping import requeue_stuck_outbox
 from jobs.outbox import deliver_ready, deliver_user
-from store import outbox, queries
+from store import ledger, outbox, queries
 from store.models import Outbox, utcnow
 
 SEND = "/cgi-bin/message/custom/send"
@@ -20,6 +20,14 @@ SEND = "/cgi-bin/message/custom/send"
 def services(app):
     with app.services.database.connection_context():
         yield app.services
+
+
+def wrote(sandbox, openid):
+    """The follower wrote to the account: WeChat's grant and the bot's ledger both know."""
+    sandbox.touch(openid)
+    user = queries.touch_user(openid)
+    ledger.record_action(user, "text")
+    return user
 
 
 def queue(user, *texts):
@@ -32,8 +40,7 @@ def states(user):
 
 
 def test_rows_go_out_in_order_once(services, sandbox):
-    sandbox.touch("o1")
-    user = queries.touch_user("o1")
+    user = wrote(sandbox, "o1")
     queue(user, "一", "二", "三")
     assert deliver_ready(services.gateway) == 3
     assert deliver_ready(services.gateway) == 0
@@ -46,15 +53,31 @@ def test_a_closed_window_holds_the_row_and_all_after_it(services, sandbox):
     queue(user, "一", "二")
     assert deliver_user(services.gateway, user.id) == 0
     assert states(user) == ["waiting", "waiting"]
-    sandbox.touch("o_never_wrote")
+    wrote(sandbox, "o_never_wrote")
     assert outbox.release_waiting(queries.find_user("o_never_wrote")) == 2  # a fresh row: the flag is set
     assert deliver_user(services.gateway, user.id) == 2
     assert [m["content"] for m in sandbox.sent("o_never_wrote")] == ["一", "二"]
 
 
-def test_an_unreachable_wechat_is_retried_later_without_overtaking(services, sandbox):
-    sandbox.touch("o1")
+def test_the_ledger_holds_a_row_wechat_would_refuse_without_calling_wechat(services, sandbox):
+    sandbox.touch("o1")  # WeChat would take it, but no action reached the bot: the ledger has no slot
     user = queries.touch_user("o1")
+    queue(user, "一")
+    assert deliver_user(services.gateway, user.id) == 0
+    assert states(user) == ["waiting"] and sandbox.calls(SEND) == 0
+
+
+def test_each_send_is_charged_to_the_ledger_and_stops_at_the_grant(services, sandbox):
+    user = wrote(sandbox, "o1")
+    queue(user, *"一二三四五六")
+    assert deliver_user(services.gateway, user.id) == 5  # a message grants 5
+    assert ledger.capacity(user.id) == 0
+    assert states(user) == ["sent"] * 5 + ["waiting"]
+    assert sandbox.calls(SEND) == 5  # the sixth never reached WeChat
+
+
+def test_an_unreachable_wechat_is_retried_later_without_overtaking(services, sandbox):
+    user = wrote(sandbox, "o1")
     queue(user, "一", "二")
     sandbox.fail_next(SEND, -1)  # system busy
     assert deliver_user(services.gateway, user.id) == 0
@@ -67,8 +90,7 @@ def test_an_unreachable_wechat_is_retried_later_without_overtaking(services, san
 
 
 def test_retries_end_in_failed(services, sandbox):
-    sandbox.touch("o1")
-    user = queries.touch_user("o1")
+    user = wrote(sandbox, "o1")
     queue(user, "一")
     for _ in range(len(outbox.RETRY_DELAYS) + 1):
         sandbox.fail_next(SEND, -1)
@@ -78,8 +100,7 @@ def test_retries_end_in_failed(services, sandbox):
 
 
 def test_concurrent_senders_send_each_row_once(services, sandbox):
-    sandbox.touch("o1")
-    user = queries.touch_user("o1")
+    user = wrote(sandbox, "o1")
     queue(user, *[str(i) for i in range(5)])
     database = services.database
 
@@ -97,8 +118,7 @@ def test_concurrent_senders_send_each_row_once(services, sandbox):
 
 
 def test_rows_left_sending_by_a_crash_go_out_again(services, sandbox):
-    sandbox.touch("o1")
-    user = queries.touch_user("o1")
+    user = wrote(sandbox, "o1")
     (row,) = queue(user, "一")
     outbox.claim_next(user.id)  # claimed, then the process died
     assert deliver_ready(services.gateway) == 0
@@ -110,4 +130,5 @@ def test_rows_left_sending_by_a_crash_go_out_again(services, sandbox):
 def test_the_clock_schedules_its_jobs(app):
     scheduler = build_scheduler(app.services)
     assert {job.id for job in scheduler.get_jobs()} == {
-        "prune_processed_messages", "requeue_stuck_outbox", "deliver_outbox", "refresh_access_token"}
+        "leader", "prune_processed_messages", "requeue_stuck_outbox", "deliver_outbox", "refresh_access_token",
+        "push_round", "push_resume", "push_broadcast"}

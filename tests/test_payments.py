@@ -88,7 +88,7 @@ def purchases(order):
 
 
 def test_fifteen_sequential_deliveries_fulfil_once(db, order, notifier, user, sandbox):
-    sandbox.touch("o_user")
+    user.says("帮助")  # the follower wrote: WeChat grants messages and the ledger knows
     note = notifier.success(order)
     statuses = [notifier.post(note).status_code for _ in range(15)]
     assert statuses == [204] * 15
@@ -241,7 +241,7 @@ def test_a_late_success_after_our_close_ends_paid(db, order, notifier):
 
 
 def test_refund_after_payment_revokes_once(db, order, notifier, sandbox, user):
-    sandbox.touch("o_user")
+    user.says("帮助")  # the follower wrote: WeChat grants messages and the ledger knows
     notifier.post(notifier.success(order))
     refund = notifier.refund(order)
     assert [notifier.post(refund).status_code for _ in range(3)] == [204] * 3
@@ -293,6 +293,11 @@ def test_the_clock_runs_the_order_queries(app, order, sandbox):
     sandbox.pay(order.out_trade_no, "o_user")
     scheduler = build_scheduler(app.services)
     assert "reconcile_orders" in {job.id for job in scheduler.get_jobs()}
-    scheduler.get_job("reconcile_orders").func()  # what the clock process runs every 5 seconds
+    scheduler.get_job("leader").func()  # the only clock: it takes the leader lock
+    try:
+        scheduler.get_job("reconcile_orders").func()  # what the clock process runs every 5 seconds
+    finally:
+        with app.services.database.connection_context():
+            scheduler.leader.release()
     with app.services.database.connection_context():
         assert state_of(order) == "paid"

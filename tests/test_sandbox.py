@@ -299,11 +299,13 @@ def test_menu_click_opens_a_short_window_of_three(server: SandboxServer) -> None
     assert errcode(post(server, SEND, token, text(USER, "一分钟后"))) == 45015
 
 
-def test_unsubscribing_closes_the_window(server: SandboxServer) -> None:
+def test_unsubscribing_closes_the_window_with_43004(server: SandboxServer) -> None:
     token = token_of(server)
     server.touch(USER)
     server.touch(USER, "unsubscribe")
-    assert errcode(post(server, SEND, token, text(USER, "x"))) == 45015
+    assert errcode(post(server, SEND, token, text(USER, "x"))) == 43004
+    server.touch(USER, "subscribe")  # back: a fresh one-minute grant
+    assert errcode(post(server, SEND, token, text(USER, "x"))) == 0
 
 
 def test_text_is_limited_to_2048_bytes(server: SandboxServer) -> None:
@@ -480,7 +482,7 @@ def test_sender_tells_the_server_the_user_interacted(server: SandboxServer, aes_
     sender.text(USER, "你好")
     assert errcode(post(server, SEND, token, text(USER, "x"))) == 0
     sender.unsubscribe(USER)
-    assert errcode(post(server, SEND, token, text(USER, "x"))) == 45015
+    assert errcode(post(server, SEND, token, text(USER, "x"))) == 43004
 
 
 def test_sender_rejects_unknown_mode_and_missing_key() -> None:

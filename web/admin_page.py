@@ -13,7 +13,8 @@ from typing import Mapping
 
 from catalog.text import fen_to_yuan_text
 from charts.render import funnel_svg, revenue_svg, top_svg
-from store import admins, stats
+from dialogs.admin_push import describe_run
+from store import admins, pushes, stats
 from web.http import HttpResponse
 from web.links import BadLink, Links
 from web.pages import message, render
@@ -27,10 +28,8 @@ CSV_COLUMNS = ["out_trade_no", "openid", "item", "amount_yuan", "kind", "state",
 
 
 class AdminPages:
-    def __init__(self, links: Links, visitors: Visitors, configured_admins: list[str],
-                 push_rounds=None) -> None:
+    def __init__(self, links: Links, visitors: Visitors, configured_admins: list[str]) -> None:
         self.links, self.visitors, self.configured = links, visitors, configured_admins
-        self.push_rounds = push_rounds  # () -> [(when, summary)], once the push rounds exist
 
     def dashboard(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str]) -> HttpResponse:
         admin = self._admin(token, url, query, cookies)
@@ -45,7 +44,7 @@ class AdminPages:
             top_svg=_inline(top_svg(numbers.top)), top=numbers.top, fen=_yuan,
             recent=[_row(o) for o in stats.recent_orders(RECENT)],
             refunded=[_row(o) for o in stats.recent_orders(RECENT, refunds_only=True)],
-            rounds=self.push_rounds() if self.push_rounds else [], csv_url=f"/admin/{token}/orders.csv")
+            rounds=[(f"{r.started_at:%m-%d %H:%M}", describe_run(r)) for r in pushes.last_runs(RECENT)], csv_url=f"/admin/{token}/orders.csv")
         return self.visitors.remember(HttpResponse.html(200, body), admin)
 
     def orders_csv(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str]) -> HttpResponse:

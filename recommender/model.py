@@ -1,0 +1,64 @@
+"""The fitted model: everything ranking needs, and its bytes (numpy's npz, no pickle) for saving."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from sklearn.preprocessing import normalize
+
+_SPARSE = ("vectors", "content", "co")
+_DENSE = ("item_ids", "embedding", "popularity", "freshness")
+
+
+@dataclass
+class FittedModel:
+    item_ids: np.ndarray  # article ids, one per column
+    titles: list[str]
+    vectors: sparse.csr_matrix  # item x feature TF-IDF, rows L2-normalised
+    features: list[str]
+    content: sparse.csr_matrix  # item x item: each item's nearest content neighbours
+    co: sparse.csr_matrix  # item x item: each item's best co-read items
+    embedding: np.ndarray  # item x d unit vectors, for diversification
+    popularity: np.ndarray  # recent readers' and buyers' weight per item, max 1
+    freshness: np.ndarray  # 1 for the newest article down to 0 for the oldest (a last resort only)
+    meta: dict = field(default_factory=dict)  # analyzer, catalog version, counts
+
+    def __post_init__(self) -> None:
+        self.index = {int(article): n for n, article in enumerate(self.item_ids)}
+        self.content_by_target = self.content.T.tocsr()  # column j of the neighbour matrices, as rows
+        self.co_by_target = self.co.T.tocsr()
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def profiles(self, weights: sparse.csr_matrix) -> sparse.csr_matrix:
+        """Each follower's profile: their weighted, decayed sum of item vectors, L2-normalised."""
+        return normalize(sparse.csr_matrix(weights @ self.vectors, dtype=np.float32))
+
+    def to_bytes(self) -> bytes:
+        arrays: dict[str, np.ndarray] = {name: getattr(self, name) for name in _DENSE}
+        for name in _SPARSE:
+            matrix = getattr(self, name)
+            arrays.update({f"{name}.data": matrix.data, f"{name}.indices": matrix.indices,
+                           f"{name}.indptr": matrix.indptr, f"{name}.shape": np.array(matrix.shape)})
+        arrays["titles"] = np.array(self.titles, dtype=str)
+        arrays["features"] = np.array(self.features, dtype=str)
+        arrays["meta"] = np.frombuffer(json.dumps(self.meta, ensure_ascii=False).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> FittedModel:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as saved:
+            parts = {name: saved[name] for name in _DENSE}
+            for name in _SPARSE:
+                parts[name] = sparse.csr_matrix(
+                    (saved[f"{name}.data"], saved[f"{name}.indices"], saved[f"{name}.indptr"]),
+                    shape=tuple(saved[f"{name}.shape"]))
+            return cls(titles=[str(t) for t in saved["titles"]], features=[str(f) for f in saved["features"]],
+                       meta=json.loads(saved["meta"].tobytes().decode()), **parts)
