@@ -16,7 +16,7 @@ from store import audit
 
 PUSH_TASK = "push_round"
 PREVIEWED = 3
-SKIP_NAMES = {"opted_out": "已退订", "quiet": "免打扰时段", "claimed": "本时段已推", "broadcast": "今天已群发",
+SKIP_NAMES = {"opted_out": "已退订", "quiet_hours": "免打扰时段", "done": "本时段已推", "broadcast_today": "今天已群发",
               "daily_cap": "达到每日上限", "weekly": "每周一次", "other_hour": "选了别的时间", "no_grant": "无客服消息额度",
               "owed_first": "先补发已购内容", "no_recommendation": "暂无可推荐内容", "unsubscribed": "已取关",
               "ledger_error": "额度不符"}
