@@ -35,7 +35,8 @@ def authenticate(turn: Turn) -> Result:
     if turn.is_admin:
         return Text(s.ALREADY_ADMIN), STAY
     settings = turn.app.settings.admin
-    given = turn.text.split(maxsplit=1)[1].strip() if len(turn.text.split(maxsplit=1)) > 1 else ""
+    parts = turn.text.split(maxsplit=1)
+    given = parts[1].strip() if len(parts) == 2 else ""
     if not settings.passphrase or admins.locked_out(turn.openid, settings.auth_tries, settings.auth_lockout):
         log.warning("#auth refused", extra={"openid": turn.openid, "reason": "off or locked out"})
         return hint(turn)

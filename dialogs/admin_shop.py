@@ -12,6 +12,7 @@ from store import audit, catalog, orders, outbox, queries, shop
 from store.models import Article, Series, utcnow
 
 DELIVER_TASK = "deliver"  # send another follower's queued messages now (the pipeline kicks only the sender)
+SHOWN = 10  # purchases listed by 用户 (a reply stays within WeChat's 2048 bytes)
 REFUND_TASK = "refund"  # ask WeChat Pay for the refund right after the message (payments/refunds.py)
 
 
@@ -177,7 +178,8 @@ def profile(turn: Turn) -> Result:
     user = a.follower(args[0], s.USAGE_USER)
     held = queries.data_held(user)
     counts = "，".join(f"{s.EVENT_NAMES.get(k, k)} {n}" for k, n in sorted(held["events"].items())) or s.NONE
-    bought = [p.order.description for p in orders.purchases_of(user)]
+    owned = orders.purchases_of(user)
+    bought = [p.order.description for p in owned[:SHOWN]] + ([s.AND_MORE.format(n=len(owned))] if len(owned) > SHOWN else [])
     return Text(s.USER_PROFILE.format(
         openid=user.openid, since=f"{user.subscribed_at or user.first_seen:%Y-%m-%d}",
         subscribed=s.SUBSCRIBED if user.subscribed else s.NOT_SUBSCRIBED, events=counts,

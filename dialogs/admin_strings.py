@@ -1,6 +1,7 @@
 """What the bot says to creators (admin commands), in one place."""
 
 NONE = "无"
+AND_MORE = "共 {n} 项"
 CONFIRM_HINT = "回复「确认」执行，回复「取消」放弃。"
 CONFIRM_OR_CANCEL = "有一项操作等待确认：回复「确认」执行，或回复「取消」放弃。"
 NOTHING_PENDING = "没有等待确认的操作。"

@@ -26,7 +26,7 @@ PERCENT = re.compile(r"(\d{1,3})\s*[%％]")
 FIELDS = {"标题": TITLE, "title": TITLE, "摘要": SUMMARY, "summary": SUMMARY, "正文": BODY, "body": BODY,
           "试读": PREVIEW, "preview": PREVIEW}
 ASK = {TITLE: s.ASK_TITLE, SUMMARY: s.ASK_SUMMARY, BODY: s.ASK_BODY, PRICE: s.ASK_PRICE}
-REVIEW_SHOWN = 600  # characters of the preview shown in the review
+REVIEW_SHOWN = 300  # characters of the preview in the review: the reply stays within WeChat's 2048 bytes
 
 
 def start(turn: Turn) -> Result:

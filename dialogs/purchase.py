@@ -72,6 +72,8 @@ def place_order(turn: Turn) -> Result:
     item = article or series
     now = utcnow()
     coupon = coupons.find(turn.data["coupon"]) if turn.data.get("coupon") else None
+    if turn.data.get("coupon") and coupon is None:  # deleted since it was applied
+        return Text(strings.COUPON_REFUSED[coupon_rules.UNKNOWN].format(code=turn.data.pop("coupon"))), STAY
     discount = coupon_rules.discount(coupon, item.price) if coupon else 0
     order = orders.open_order(turn.user, article, series, now)
     if order is not None and (order.amount != item.price - discount or _coupon_of(order) != turn.data.get("coupon")):

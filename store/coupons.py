@@ -22,7 +22,7 @@ def create(code: str, percent_off: int | None, amount_off: int | None, expires_o
                          max_uses=max_uses, article=article_id, series=series_id, created_by=by)
 
 
-def listing(limit: int = 30) -> list[Coupon]:
+def listing(limit: int = 12) -> list[Coupon]:
     return list(Coupon.select().order_by(Coupon.stopped, Coupon.id.desc()).limit(limit))
 
 
