@@ -129,6 +129,7 @@ class RecommendSettings:
     dislike: float = -4.0
     half_life_days: float = 30.0
     analyzer: str = "char"  # or "jieba" (measured: BENCHMARKS.md, "Recommender")
+    collaborative: str = "als"  # or "co_reading" (measured likewise)
     refit_minutes: int = 60  # the clock refits at once when the catalog changes, and at least this often
 
 
@@ -184,6 +185,8 @@ class Settings:
             raise SettingsError("store.redis_url must start with redis:// (or be empty for memory)")
         if self.recommend.analyzer not in ("char", "jieba"):
             raise SettingsError("recommend.analyzer must be char or jieba")
+        if self.recommend.collaborative not in ("als", "co_reading"):
+            raise SettingsError("recommend.collaborative must be als or co_reading")
         if self.recommend.half_life_days <= 0:
             raise SettingsError("recommend.half_life_days must be positive")
         _check_push(self)

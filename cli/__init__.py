@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import catalog, run
+from cli import catalog, push, run
 from ops.logs import setup_logging
 from settings import SettingsError
 
-MODULES = [run, catalog]
+MODULES = [run, catalog, push]
 
 
 def build_parser() -> argparse.ArgumentParser:

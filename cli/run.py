@@ -64,6 +64,7 @@ def clock(args: argparse.Namespace) -> None:
 
     from jobs.clock import build_scheduler
 
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # not a line per leader check
     scheduler = build_scheduler(build_services(settings_of(args)))
     logging.getLogger("bot").info("clock started", extra={"jobs": [job.id for job in scheduler.get_jobs()]})
     scheduler.start()

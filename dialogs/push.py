@@ -21,7 +21,7 @@ def settings_text(turn: Turn) -> str:
     if turn.user.push_opt_out:
         return strings.OFF
     pref, push = pushes.pref_of(turn.user), turn.app.settings.push
-    hour = pref.hour if pref.hour is not None else push.hours()[0]
+    hour = pref.hour if pref.hour is not None else _allowed(push)[0]
     return (strings.ON_WEEKLY if pref.weekly else strings.ON_DAILY).format(hour=hour)
 
 
@@ -83,7 +83,8 @@ def _article(push: PushSend | None):
 
 
 def _allowed(push: PushSettings) -> list[int]:
-    return [hour for hour in push.hours() if not push.quiet(hour)] or push.hours()
+    """The hours a follower may choose: the schedule's, outside quiet hours (all of them if none is)."""
+    return [hour for hour in push.hours() if not push.quiet(hour)] or push.hours() or list(range(24))
 
 
 DIALOG = Dialog(

@@ -14,8 +14,7 @@ from handlers.pipeline import Session
 from store import broadcasts, queries
 
 robot = BaseRoBot(SESSION_STORAGE=False)
-MASS_FINISHED = "masssendjobfinish_event"
-robot._handlers.setdefault(MASS_FINISHED, [])  # WeRoBot has no type for it; get_handlers looks it up by name
+MASS_FINISHED = "masssendjobfinish_event"  # WeRoBot has no type of its own for it
 
 
 @robot.subscribe
@@ -61,14 +60,15 @@ def on_other_message(message, session: Session) -> Reply:
     return session.converse()  # the dialogs' default answers what they cannot read
 
 
+@robot.handler
 def on_mass_finished(message, session: Session) -> Reply:
-    """WeChat reports a broadcast's result (sent by its broadcast assistant, not a follower)."""
+    """WeChat reports a broadcast's result (sent by its broadcast assistant, not a follower). Registered for
+    every type, as WeRoBot has none for this event: anything else passes through untouched."""
+    if message.type != MASS_FINISHED:
+        return None
     fields = message.__dict__
     number = lambda name: int(fields.get(name) or 0)  # noqa: E731
     broadcasts.record_finished(str(fields.get("MsgID") or fields.get("MsgId") or ""), str(fields.get("Status") or ""),
                                number("TotalCount"), number("FilterCount"), number("SentCount"), number("ErrorCount"))
     session.turn.record = False
     return None
-
-
-robot.add_handler(on_mass_finished, type=MASS_FINISHED)

@@ -27,6 +27,11 @@ def send(gateway: Any, user: User, kind: str, payload: dict[str, Any], now: dt.d
     """Send one text, news or image message to `user`; raises the gateway's errors (and NoGrant)."""
     if not ledger.charge(user.id, now):
         raise NoGrant(None, "no customer-service grant left for this follower")
+    send_charged(gateway, user, kind, payload, now)
+
+
+def send_charged(gateway: Any, user: User, kind: str, payload: dict[str, Any], now: dt.datetime | None = None) -> None:
+    """Send a message whose slot the caller already charged (in its own transaction); settle the charge."""
     try:
         _call(gateway, user.openid, kind, payload)
     except (OutsideWindow, QuotaExceeded) as exc:

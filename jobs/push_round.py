@@ -33,6 +33,7 @@ from jobs import customer_service
 from jobs.leader import holder_name
 from settings import PushSettings
 from store import ledger, pushes
+from store.db import transaction
 from store.models import User, utcnow
 from store.push_models import PushRun, PushSend
 from store.recommend import recommendations
@@ -134,20 +135,23 @@ class RateLimit:
 
 
 def deliver(services: Any, planned: Planned, day: dt.date, slot: int, run_id: int, clock: Clock) -> str:
-    """Claim, charge and send one push; the outcome is "sent", "failed" or a skip reason."""
-    claim = pushes.claim(planned.user_id, day, slot, planned.article_id, planned.reason, run_id)
-    if claim is None:
-        return "done"
+    """Claim, charge and send one push; the outcome is "sent", "failed" or a skip reason.
+
+    The claim and the charge commit together before the send (so no other round or outbox sees the slot
+    free); a send that then fails is settled on the claim row."""
     user = User(id=planned.user_id, openid=planned.openid)
-    owed = dict(pushes.owed_messages([user.id])).get(user.id, 0)
-    if ledger.capacity(user.id, clock()) <= owed:  # the outbox got rows since the plan: they go first
-        pushes.unclaim(claim)
-        return "owed_first"
+    with transaction(services.database):
+        claim = pushes.claim(user.id, day, slot, planned.article_id, planned.reason, run_id)
+        if claim is None:
+            return "done"
+        owed = dict(pushes.owed_messages([user.id])).get(user.id, 0)
+        refused = ("owed_first" if ledger.capacity(user.id, clock()) <= owed  # outbox rows since the plan go first
+                   else None if ledger.charge(user.id, clock()) else "no_grant")
+        if refused:
+            pushes.unclaim(claim)
+            return refused
     try:
-        customer_service.send(services.gateway, user, "news", card(services, planned), clock())
-    except customer_service.NoGrant:
-        pushes.unclaim(claim)
-        return "no_grant"
+        customer_service.send_charged(services.gateway, user, "news", card(services, planned), clock())
     except (OutsideWindow, QuotaExceeded) as exc:
         log.error("push refused although the ledger allowed it: the ledger is wrong",
                   extra={"user": user.id, "errcode": exc.errcode})

@@ -10,7 +10,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
-_SPARSE = ("vectors", "content", "co")
+_SPARSE = ("vectors", "content", "co", "support")
 _DENSE = ("item_ids", "embedding", "popularity", "freshness")
 
 
@@ -21,7 +21,8 @@ class FittedModel:
     vectors: sparse.csr_matrix  # item x feature TF-IDF, rows L2-normalised
     features: list[str]
     content: sparse.csr_matrix  # item x item: each item's nearest content neighbours
-    co: sparse.csr_matrix  # item x item: each item's best co-read items
+    co: sparse.csr_matrix  # item x item: each item's nearest items by who read them (recommender.collab)
+    support: sparse.csr_matrix  # the pairs of `co`: how many followers read both
     embedding: np.ndarray  # item x d unit vectors, for diversification
     popularity: np.ndarray  # recent readers' and buyers' weight per item, max 1
     freshness: np.ndarray  # 1 for the newest article down to 0 for the oldest (a last resort only)

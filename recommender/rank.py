@@ -1,13 +1,15 @@
 """Ranking a chunk of followers at once: blend, rules, MMR diversification, reasons.
 
-score(u, j) = content(u, j) + CO_WEIGHT * co(u, j) + POPULAR_WEIGHT * popularity(j) + FRESH_WEIGHT * freshness(j)
+    personal(u, j) = content(u, j) + CO_WEIGHT * co(u, j)
+    score(u, j)    = personal(u, j) / max_j personal(u, j) + POPULAR_WEIGHT * popularity(j) + FRESH_WEIGHT * freshness(j)
 
-where content and co are the follower's weights times each neighbour matrix, divided by the sum of the
-absolute weights (a weighted mean over what they touched, so a long history does not inflate scores and
-a 不感兴趣 pulls neighbours of that item down). Co-reading similarities are already shrunk by their
-support (recommender.collab), which is the blend's rule: a pair few followers share adds almost nothing.
-Popularity decides the cold-start list and breaks near-ties; freshness only fills a list nothing else
-ranks. Everything is dense per chunk (CHUNK x items float32), so memory is bounded whatever the audience.
+content and co are the follower's weights times each neighbour matrix (a 不感兴趣 has a negative weight, so
+it pulls that item's neighbours down). Co-reading similarities are already shrunk by their support
+(recommender.collab): that is the blend's rule, a pair few followers share adds almost nothing, so where
+co-reading is noise the content ranking stands. Dividing by the follower's best personal score puts every
+list on one scale, so popularity is a tie-break for a follower with a history and the whole ranking for
+one without (cold start); freshness only fills a list nothing else ranks. Everything is dense per chunk
+(CHUNK x items float32), so memory is bounded whatever the audience.
 """
 
 from __future__ import annotations
@@ -19,25 +21,16 @@ from scipy import sparse
 from tqdm import tqdm
 
 from recommender.model import FittedModel
-from recommender.reasons import CO_READ, CONTENT, reason
+from recommender.reasons import CO_READ, CONTENT, SIMILAR_READERS, reason
 from recommender.types import Recommendation
 
-CO_WEIGHT = 1.0
+CO_WEIGHT = 3.0  # measured with the ALS neighbours: 3 kept the class protocol and found the taste groups
 POPULAR_WEIGHT = 0.05
 FRESH_WEIGHT = 0.001
-CANDIDATES = 4  # MMR chooses k items among the CANDIDATES * k best
+CANDIDATES = 3  # MMR chooses k items among the CANDIDATES * k best
 DIVERSITY = 0.3  # MMR: 0 = pure relevance, 1 = pure novelty
+NEAR_COPY = 0.4  # MMR counts only the part of a similarity above this: near-copies, not one subject
 CHUNK = 512
-
-
-def components(model: FittedModel, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(content, co, total) scores of every item for each follower row of `weights`."""
-    norm = np.asarray(abs(weights).sum(axis=1), dtype=np.float32)
-    norm[norm == 0] = 1.0
-    content = (weights @ model.content).toarray() / norm
-    co = (weights @ model.co).toarray() / norm
-    prior = POPULAR_WEIGHT * model.popularity + FRESH_WEIGHT * model.freshness
-    return content, co, content + CO_WEIGHT * co + prior
 
 
 def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_matrix, eligible: np.ndarray,
@@ -45,14 +38,26 @@ def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_ma
     """Top k per follower row: never an excluded or ineligible item, diversified, each with its reason."""
     if len(model) == 0 or k <= 0:
         return [[] for _ in range(weights.shape[0])]
-    content, co, total = components(model, weights)
+    content = (weights @ model.content).toarray()
+    co = CO_WEIGHT * (weights @ model.co).toarray()
+    total = content + co
     total[:, ~eligible] = -np.inf
     rows, cols = excluded.nonzero()
     total[rows, cols] = -np.inf
+    scale = np.max(total, axis=1, keepdims=True, initial=0.0)
+    scale[scale <= 0] = 1.0
+    total /= scale
+    total += POPULAR_WEIGHT * model.popularity + FRESH_WEIGHT * model.freshness
     total[total <= 0] = -np.inf
     candidates, relevance = _candidates(total, min(CANDIDATES * k, len(model)))
     picks = _mmr(model.embedding, candidates, relevance, min(k, candidates.shape[1]))
-    return _explain(model, weights, picks, content, co, total)
+    users, slots = np.nonzero(picks >= 0)
+    items = picks[users, slots]
+    personal = np.stack([content[users, items], co[users, items]]) / scale[users, 0]
+    lists: list[list[Recommendation]] = [[] for _ in range(weights.shape[0])]
+    for user, recommendation in zip(users, _explain(model, weights[users], items, personal, total[users, items])):
+        lists[user].append(recommendation)
+    return lists
 
 
 def batch(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_matrix, eligible: np.ndarray,
@@ -77,7 +82,7 @@ def _mmr(vectors: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, k: 
     top = np.where(np.isfinite(relevance[:, :1]), relevance[:, :1], 1.0)
     rel = np.where(np.isfinite(relevance), relevance / np.where(top > 0, top, 1.0), -np.inf)
     embedded = vectors[candidates]
-    similar = np.clip(np.einsum("umd,und->umn", embedded, embedded), 0.0, 1.0)
+    similar = np.clip((embedded @ embedded.transpose(0, 2, 1) - NEAR_COPY) / (1 - NEAR_COPY), 0.0, 1.0)
     closest = np.zeros_like(rel)
     picks = np.full((candidates.shape[0], k), -1, dtype=np.int64)
     for step in range(k):
@@ -90,24 +95,24 @@ def _mmr(vectors: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, k: 
     return picks
 
 
-def _explain(model: FittedModel, weights: sparse.csr_matrix, picks: np.ndarray, content: np.ndarray,
-             co: np.ndarray, total: np.ndarray) -> list[list[Recommendation]]:
-    users, slots = np.nonzero(picks >= 0)
-    items = picks[users, slots]
-    causes = np.argmax(np.stack([content[users, items], CO_WEIGHT * co[users, items],
-                                 POPULAR_WEIGHT * model.popularity[items], FRESH_WEIGHT * model.freshness[items]]),
-                       axis=0)
+def _explain(model: FittedModel, weights: sparse.csr_matrix, items: np.ndarray, personal: np.ndarray,
+             scores: np.ndarray) -> list[Recommendation]:
+    """One recommendation per (follower row of `weights`, item); its reason is the largest part of its score
+    (`personal`: the scaled content and co-reading parts of each pair)."""
+    causes = np.argmax(np.vstack([personal, POPULAR_WEIGHT * model.popularity[items],
+                                  FRESH_WEIGHT * model.freshness[items]]), axis=0)
     sources = np.full(len(items), -1, dtype=np.int64)
     for cause, neighbours in ((CONTENT, model.content_by_target), (CO_READ, model.co_by_target)):
         mine = np.flatnonzero(causes == cause)
         if mine.size:
-            sources[mine] = _source(weights[users[mine]], neighbours[items[mine]])
-    lists: list[list[Recommendation]] = [[] for _ in range(picks.shape[0])]
-    for user, item, cause, source in zip(users, items, causes, sources):
-        title = model.titles[source] if source >= 0 else ""
-        lists[user].append(Recommendation(int(model.item_ids[item]), model.titles[item],
-                                          round(float(total[user, item]), 4), reason(int(cause), title)))
-    return lists
+            sources[mine] = _source(weights[mine], neighbours[items[mine]])
+    co_read = np.flatnonzero(causes == CO_READ)
+    if co_read.size:
+        unshared = np.asarray(model.support[sources[co_read], items[co_read]]).ravel() == 0
+        causes[co_read[unshared]] = SIMILAR_READERS
+    return [Recommendation(int(model.item_ids[item]), model.titles[item], round(float(score), 4),
+                           reason(int(cause), model.titles[source] if source >= 0 else ""))
+            for item, cause, source, score in zip(items, causes, sources, scores)]
 
 
 def _source(weights: sparse.csr_matrix, neighbours: sparse.csr_matrix) -> np.ndarray:

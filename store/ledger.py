@@ -37,13 +37,15 @@ def record_action(user: User, message_type: str, now: dt.datetime | None = None)
 def charge(user_id: int, now: dt.datetime | None = None) -> bool:
     """Spend one slot; False when no live grant has one left (then WeChat would refuse)."""
     now = now or utcnow()
-    live = (SendGrant.select(SendGrant.id).where((SendGrant.user == user_id) & (SendGrant.expires_at > now)
-                                                  & (SendGrant.used < SendGrant.quota))
-            .order_by(SendGrant.expires_at))
-    for grant in live:
+    for _ in rules.GRANTS:  # a concurrent charge may take the chosen grant's last slot: try the next one
+        soonest = (SendGrant.select(SendGrant.id).where((SendGrant.user == user_id) & (SendGrant.expires_at > now)
+                                                         & (SendGrant.used < SendGrant.quota))
+                   .order_by(SendGrant.expires_at).limit(1))
         if (SendGrant.update(used=SendGrant.used + 1)
-                .where((SendGrant.id == grant.id) & (SendGrant.used < SendGrant.quota)).execute()):
+                .where((SendGrant.id == soonest) & (SendGrant.used < SendGrant.quota)).execute()):
             return True
+        if not soonest.exists():
+            return False
     return False
 
 

@@ -37,7 +37,7 @@ class PushSend(BaseModel):
     BROADCAST = -1
 
     user = ForeignKeyField(User, backref="pushes", on_delete="CASCADE")
-    day = DateField()
+    day = DateField(index=True)
     slot = IntegerField()
     article_id = IntegerField(null=True)
     reason = TextField(default="")

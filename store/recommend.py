@@ -97,7 +97,7 @@ def fit(progress: bool = False) -> FitSummary:
     rows = _events(None)
     users = sorted({row[0] for row in rows})
     matrix = weight_matrix(users, {item.id: n for n, item in enumerate(items)}, rows, weights(), utcnow())
-    model = fit_model(items, matrix, freshness_of(created), _config.analyzer, progress,
+    model = fit_model(items, matrix, freshness_of(created), _config.analyzer, _config.collaborative, progress,
                       meta={"catalog_version": version})
     summary = FitSummary(len(items), len(users), len(rows), len(model.features), time.monotonic() - started)
     with transaction(database_proxy.obj):
