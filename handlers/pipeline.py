@@ -148,7 +148,7 @@ class Pipeline:
             key=getattr(message, "key", "") or "",
             state=snapshot.state,
             data=snapshot.data,
-            is_admin=admins.is_admin(openid, self.settings.admin.openids),
+            is_admin=admins.AdminFlag(openid, self.settings.admin.openids),
             user=user,
             message=message,
             app=self.context,

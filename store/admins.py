@@ -13,6 +13,20 @@ def is_admin(openid: str, configured: list[str]) -> bool:
     return openid in configured or granted(openid)
 
 
+class AdminFlag:
+    """`turn.is_admin`, asked of the database only when a step wants to know: most messages (searches,
+    clicks, purchases) never do, so they pay no query for it."""
+
+    def __init__(self, openid: str, configured: list[str]) -> None:
+        self.openid, self.configured = openid, configured
+        self._known: bool | None = None
+
+    def __bool__(self) -> bool:
+        if self._known is None:
+            self._known = is_admin(self.openid, self.configured)
+        return self._known
+
+
 def granted(openid: str) -> bool:
     """Added at run time and not revoked."""
     return Admin.select().where((Admin.openid == openid) & Admin.revoked_at.is_null()).exists()
