@@ -7,10 +7,12 @@ import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+from urllib.parse import quote
 
 import bottle
 
 import dialogs
+import search
 from dialogs.context import AppContext
 from gateways.pay import PayGateway
 from gateways.wechat import WechatGateway
@@ -26,11 +28,13 @@ from payments.refunds import Refunds
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
 from settings import Settings, load_settings
+from store.credentials import CredentialTokens
 from store.db import bind, open_database
 from store.migrations import migrate
 from store import recommend
-from store.outbox import CHECK_ORDERS
+from store.outbox import CHECK_ORDERS, depth as outbox_depth
 from store.state import Degrading, Keys, open_state_store
+from web import inputs, security
 from web.admin_page import AdminPages
 from web.health import health
 from web.http import HttpResponse
@@ -69,11 +73,12 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     database = bind(open_database(settings.store.database_url))
     migrate(database)
     recommend.configure(settings.recommend)
+    search.prepare()
     state = Degrading(open_state_store(settings.store.redis_url, Keys(STATE_PREFIX, settings.wechat.appid)))
     metrics = Metrics()
     context = AppContext.from_settings(settings)
     links, site = context.links, settings.site
-    gateway = WechatGateway(settings.wechat, state) if settings.wechat.appsecret else None
+    gateway = WechatGateway(settings.wechat, CredentialTokens(state)) if settings.wechat.appsecret else None
     pay = PayGateway(settings.pay, settings.wechat.appid, f"{links.base_url}/pay/notify") if settings.pay.mchid else None
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
@@ -90,7 +95,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
                             kick=worker.kick if worker else None) if pay else None
     services = Services(
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
-        pay, reconciler, notify, ContentPages(links, visitors),
+        pay, reconciler, notify, ContentPages(links, visitors, site.dev_jsbridge_url),
         PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
         refunds, AdminPages(links, visitors, settings.admin.openids) if gateway else None,
     )
@@ -103,11 +108,18 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
     services = build_services(settings, robot)
     app = bottle.Bottle()
     app.services = services
+    security.install(app, settings.site)  # the security headers of every answer (web/security.py)
+    app.router.add_filter("token", inputs.token_filter)
     app.install(_request_scope(services))
     request = bottle.request
 
     def page_args() -> tuple:
-        return request.url, request.query, request.cookies, request.get_header("User-Agent", "")
+        """What an H5 page reads, checked (web/inputs.py); its URL is built on site.base_url, not on the
+        Host header (OAuth's redirect_uri comes from it)."""
+        query = inputs.read(request.query, inputs.PAGE_QUERY, request.query_string)
+        url = settings.site.base_url.rstrip("/") + quote(request.fullpath) + (
+            f"?{request.query_string}" if request.query_string else "")
+        return url, query, request.cookies, request.get_header("User-Agent", "")
 
     @app.get("/wechat")
     def wechat_check():
@@ -125,37 +137,38 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
         headers = {name: value for name, value in request.headers.items()}
         return _send(services.notify.receive(headers, _read_capped(request)))
 
-    @app.get("/pay/<token>")
+    @app.get("/pay/<token:token>")
     def pay_page(token: str):
         if services.pay_pages is None:
             return _send(message(503, "支付尚未开通", "请稍后再试。"))
         return _send(services.pay_pages.page(token, *page_args()))
 
-    @app.get("/pay/<token>/status")
+    @app.get("/pay/<token:token>/status")
     def pay_status(token: str):
         if services.pay_pages is None:
             return _send(HttpResponse.json(503, {"error": "payments are not configured"}))
+        inputs.read(request.query, {}, request.query_string)  # it reads no parameter: the length cap only
         return _send(services.pay_pages.status(token, request.cookies))
 
-    @app.get("/read/<token>")
+    @app.get("/read/<token:token>")
     def read(token: str):
         return _send(services.content_pages.reader(token, *page_args()))
 
-    @app.get("/s/<token>")
+    @app.get("/s/<token:token>")
     def shared(token: str):
         return _send(services.content_pages.shared(token, *page_args()))
 
-    @app.get("/admin/<token>")
+    @app.get("/admin/<token:token>")
     def admin_page(token: str):
         if services.admin_pages is None:
             return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
-        return _send(services.admin_pages.dashboard(token, request.url, request.query, request.cookies))
+        return _send(services.admin_pages.dashboard(token, *page_args()[:3]))
 
-    @app.get("/admin/<token>/orders.csv")
+    @app.get("/admin/<token:token>/orders.csv")
     def admin_orders(token: str):
         if services.admin_pages is None:
             return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
-        return _send(services.admin_pages.orders_csv(token, request.url, request.query, request.cookies))
+        return _send(services.admin_pages.orders_csv(token, *page_args()[:3]))
 
     @app.get("/healthz")
     def healthz():
@@ -164,6 +177,7 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
     @app.get("/metrics")
     def metrics():
+        services.metrics.outbox_depth.set(outbox_depth())
         return _send(HttpResponse(200, services.metrics.render().decode(), services.metrics.content_type))
 
     @app.error(404)
@@ -182,15 +196,19 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
 
 def _request_scope(services: Services) -> Callable:
-    """Bottle plugin: a request id for the logs and a database connection for the request's length."""
+    """Bottle plugin: a request id for the logs, a database connection for the request's length, and the
+    400 page for input of the wrong shape (web/inputs.py)."""
 
     def plugin(callback: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            rid = bottle.request.get_header("X-Request-Id") or new_request_id()
-            request_id.set(rid[:64])
+            rid = bottle.request.get_header("X-Request-Id", "")
+            request_id.set(rid if inputs.REQUEST_ID.fullmatch(rid) else new_request_id())
             bottle.response.set_header("X-Request-Id", request_id.get())
-            with services.database.connection_context():
-                return callback(*args, **kwargs)
+            try:
+                with services.database.connection_context():
+                    return callback(*args, **kwargs)
+            except inputs.BadInput as error:
+                return _send(inputs.bad_request(error))
 
         return wrapper
 

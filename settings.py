@@ -64,6 +64,7 @@ class SiteSettings:
     base_url: str = "http://127.0.0.1:8000"
     secret_key: str = ""
     dev_jsbridge_url: str = ""  # development only: the sandbox's WeixinJSBridge, so pages work outside WeChat
+    frame_ancestors: str = "'none'"  # CSP frame-ancestors: who may frame the H5 pages (the demo: its chat page)
 
 
 @dataclass(frozen=True)

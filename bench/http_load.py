@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from bench.harness import ROOT, Dist, Progress, free_port, machine_jiffies, proc_cpu
 from tests import wire  # WeChat's wire format, shared with the tests: the readiness probe
 
-GUNICORN_ARGS = ["--workers", "2", "--threads", "8", "--timeout", "10"]  # as the Procfile's `web`
+GUNICORN_ARGS = ["--config", "ops/gunicorn.py", "--workers", "2", "--threads", "8", "--timeout", "10"]  # the Procfile's
 # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, one path shared by every gunicorn of the
 # user: the bench's servers go without it so they never disturb another one (serving is unaffected).
 GUNICORN_EXTRA = ["--no-control-socket"]

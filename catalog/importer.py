@@ -39,6 +39,7 @@ from tqdm import tqdm
 
 from catalog.rows import ArticleRow, RowProblem, SeriesRow, article_row, series_row
 from catalog.sources import RawRow, article_rows, series_rows
+from catalog.synonyms import load_group, synonym_file, synonym_lines
 from store.db import transaction
 from store.models import Article, Series, database_proxy, utcnow
 
@@ -83,6 +84,7 @@ class ImportSummary:
     path: str
     articles: Tally = field(default_factory=Tally)
     series: Tally = field(default_factory=Tally)
+    synonyms: Tally = field(default_factory=Tally)  # words after the first of each line of synonyms.txt
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
     aborted: bool = False  # strict mode met a bad row: the run was rolled back
@@ -96,6 +98,8 @@ class ImportSummary:
         lines = [f"import {self.path}: {self.seconds:.2f} s",
                  f"  articles: {self.articles}",
                  f"  series:   {self.series}"]
+        if any(vars(self.synonyms).values()):
+            lines.append(f"  synonyms: {self.synonyms}")
         if self.aborted:
             lines.append("strict mode: stopped at the first bad row, nothing was loaded")
         if self.errors:
@@ -118,6 +122,7 @@ def run_import(path: str | Path, strict: bool = False, progress: bool = True) ->
         with job.run_scope(), _progress(rows, path, progress) as bar:
             job.load_series(series_rows(path))
             job.load_articles(bar)
+            job.load_synonyms(path)
     except _Abort:
         job.rolled_back()
     job.summary.seconds = time.monotonic() - started
@@ -154,10 +159,26 @@ class _Import:
                 with self.batch_scope():
                     self._upsert_articles(rows)
 
+    def load_synonyms(self, path: Path) -> None:
+        """The synonym file beside the data (catalog/synonyms.py), one transaction per line."""
+        tally, source = self.summary.synonyms, str(synonym_file(path))
+        for line, words in synonym_lines(path):
+            try:
+                with self.batch_scope():
+                    outcomes = load_group(words)
+            except ValueError as problem:
+                self.summary.errors.append(RowError(source, line, str(problem)))
+                tally.rejected += 1
+                if self.strict:
+                    raise _Abort from None
+                continue
+            for outcome in outcomes:
+                setattr(tally, outcome, getattr(tally, outcome) + 1)
+
     def rolled_back(self) -> None:
         """After a strict abort: nothing was written, whatever the tallies counted before."""
         self.summary.aborted = True
-        for tally in (self.summary.articles, self.summary.series):
+        for tally in (self.summary.articles, self.summary.series, self.summary.synonyms):
             tally.created = tally.updated = tally.unchanged = 0
 
     def _linked_article(self, fields: dict[str, Any]) -> ArticleRow:

@@ -9,9 +9,12 @@ Price text style: free is "免费"; otherwise the amount in yuan with trailing z
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
+
+import nh3
 
 PREVIEW_MARKER = "<!-- 试读至此 -->"
 # The marker as found in bodies: spacing inside and around the comment does not matter.
@@ -139,8 +142,19 @@ def _inline(text: str) -> str:
 
 
 def _inline_prose(text: str) -> str:
+    text = _strip_html(text)
     text = _LINK.sub(lambda m: f"{m.group(1)}（{m.group(2)}）" if m.group(1) else m.group(2), text)
     return _BOLD.sub(r"\1", text)
+
+
+def _strip_html(text: str) -> str:
+    """Tags out, their text kept (script and style lose their content too); entities read as characters.
+
+    A cheap check first: most prose holds no '<' at all.
+    """
+    if "<" not in text:
+        return text
+    return html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
 
 
 # ---------------------------------------------------------------- splitting for chat

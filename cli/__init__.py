@@ -9,16 +9,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import catalog, push, run
+from cli import catalog, chat, push, run
 from ops.logs import setup_logging
 from settings import SettingsError
 
-MODULES = [run, catalog, push]
+MODULES = [run, catalog, chat, push]
+VERSION = "0.1.0"  # the product's version: `python bot.py --version`
+
+
+class Parser(argparse.ArgumentParser):
+    """Command-line errors in one line that names the bad argument (sub-commands use this class too)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bot.py", description="Paid-knowledge bot for a WeChat Official Account.")
+    parser = Parser(prog="bot.py", description="Paid-knowledge bot for a WeChat Official Account.")
     parser.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.toml)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in MODULES:
         module.register(commands)

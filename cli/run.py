@@ -5,58 +5,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import bottle
-
 from bot import build_services, create_app
 from cli.common import settings_of
-
-
-def _http_server(app: bottle.Bottle, host: str, port: int):
-    """A threaded WSGI server for development and the demo; production runs gunicorn (see Procfile)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        request_queue_size = 128
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    return make_server(host, port, app, server_class=Server, handler_class=Quiet)
+from cli.stack import http_server, start_stack
 
 
 def serve(args: argparse.Namespace) -> None:
-    httpd = _http_server(create_app(settings_of(args)), args.host, args.port)
+    httpd = http_server(create_app(settings_of(args)), args.host, args.port)
     print(f"webhook: http://{args.host}:{httpd.server_port}/wechat", flush=True)
     httpd.serve_forever()
 
 
 def demo(args: argparse.Namespace) -> None:
     """The bot on embedded defaults, wired to the sandbox: chat with it, and pay, in a browser."""
-    from sandbox.demo import start_sandbox
-    from settings import ROOT
-
-    sandbox, settings = start_sandbox(settings_of(args), args.host, args.port, args.sandbox_port, ROOT / "data")
-    app = create_app(settings)
-    load_demo_catalog(app.services.database)
-    httpd = _http_server(app, args.host, args.port)
-    print(f"webhook: {settings.site.base_url}/wechat", flush=True)
-    print(f"chat with the bot: {sandbox.url}/", flush=True)
+    stack = start_stack(settings_of(args), args.host, args.port, args.sandbox_port)
+    print(f"webhook: {stack.settings.site.base_url}/wechat", flush=True)
+    print(f"chat with the bot: {stack.chat_url}", flush=True)
     try:
-        httpd.serve_forever()
+        stack.httpd.serve_forever()
     finally:
-        sandbox.stop()
-
-
-def load_demo_catalog(database: Any) -> None:
-    from catalog.importer import run_import
-    from settings import ROOT
-
-    with database.connection_context():
-        summary = run_import(ROOT / "content" / "demo", progress=False)
-    print(summary.format(), flush=True)
+        stack.stop()
 
 
 def clock(args: argparse.Namespace) -> None:

@@ -8,7 +8,7 @@ article: free ones in full, paid ones up to the preview marker. Long texts come 
 from __future__ import annotations
 
 from catalog.text import fen_to_yuan_text
-from dialogs import strings
+from dialogs import search_strings, strings
 from dialogs.framework import (
     STAY, Dialog, News, Result, Route, Text, Turn, any_text, clicked, number, prefix, words,
 )
@@ -30,8 +30,8 @@ def search(turn: Turn) -> Result:
     hits = catalog_search().search(query, limit=PAGE)
     queries.record_event(turn.user, queries.SEARCH, query=query, hits=len(hits))
     if not hits:
-        return Text(_no_result(query)), STAY
-    turn.data.update(query=query, ids=[h.id for h in hits])
+        return _no_result(turn, query)
+    turn.data.update(query=query, ids=[h.id for h in hits], quotes=_quotes(hits))
     return Text(_listing(turn, turn.data["ids"], start=0)), RESULTS
 
 
@@ -72,6 +72,7 @@ def next_page(turn: Turn) -> Result:
     if not hits:
         return Text(strings.NO_MORE), STAY
     turn.data["ids"] = shown + [h.id for h in hits]
+    turn.data["quotes"] = {**turn.data.get("quotes", {}), **_quotes(hits)}
     return Text(_listing(turn, turn.data["ids"], start=len(shown))), RESULTS
 
 
@@ -163,21 +164,35 @@ def _label(turn: Turn, article) -> str:
 
 def _listing(turn: Turn, ids: list[int], start: int) -> str:
     found = catalog.articles_by_ids(ids[start:])
+    quotes = turn.data.get("quotes", {})
     lines = [strings.RESULTS_HEAD]
     for number_, article_id in enumerate(ids[start:], start=start + 1):
         if article_id in found:
             lines += _numbered(turn, [found[article_id]], number_)
+            if str(article_id) in quotes:
+                lines.append(search_strings.IN_BODY.format(snippet=quotes[str(article_id)]))
     more = len(ids) - start == PAGE
     lines.append(strings.RESULTS_FOOT if more else strings.RESULTS_LAST)
     return "\n".join(lines)
 
 
-def _no_result(query: str) -> str:
+def _quotes(hits: list) -> dict[str, str]:
+    """Article id (as JSON keys are) -> the body quote of a hit found through the body only."""
+    return {str(h.id): h.snippet for h in hits if h.snippet}
+
+
+def _no_result(turn: Turn, query: str) -> Result:
+    """Never a dead end: the closest tags and series by name, and the hot list, numbered to open."""
+    lines = [strings.NO_RESULT.format(query=query)]
+    names = catalog_search().suggest(query)
+    if names:
+        lines += [search_strings.NO_RESULT_TRY, "、".join(f"「{name}」" for name in names)]
     popular = catalog.popular_articles(POPULAR)
-    text = strings.NO_RESULT.format(query=query)
-    if popular:
-        text += "\n" + strings.NO_RESULT_POPULAR + "\n" + "\n".join(f"· {a.title}" for a in popular)
-    return text
+    if not popular:
+        return Text("\n".join(lines)), STAY
+    turn.data.update(query="", ids=[a.id for a in popular], quotes={})
+    lines += [strings.NO_RESULT_POPULAR] + _numbered(turn, popular, 1) + [strings.RESULTS_LAST]
+    return Text("\n".join(lines)), RESULTS
 
 
 ARTICLE_COMMANDS = [("赞", words("赞", "点赞", "👍"), like), ("评论", prefix("评论"), comment),

@@ -54,6 +54,7 @@ CST = dt.timezone(dt.timedelta(hours=8))
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-*]{6,32}")
 OUT_REFUND_NO = re.compile(r"[0-9A-Za-z_\-*@]{1,64}")  # WeChat also allows "|", which URLs would escape
 HEX = re.compile(r"[0-9A-Fa-f]{1,64}")
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 NOTIFY_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial",
                   "Wechatpay-Signature-Type")
 
@@ -405,7 +406,7 @@ class PayGateway:
             if not found.get(name):
                 raise BadNotification(f"no {name}")
         timestamp = found["Wechatpay-Timestamp"]
-        if not timestamp.isdigit() or abs(now() - int(timestamp)) > self.notify_window:
+        if not TIMESTAMP.fullmatch(timestamp) or abs(now() - int(timestamp)) > self.notify_window:
             raise BadNotification("Wechatpay-Timestamp outside the window")
         found.setdefault("Wechatpay-Signature-Type", SIGNATURE_TYPE)
         if found["Wechatpay-Signature-Type"] != SIGNATURE_TYPE:
@@ -424,7 +425,7 @@ class PayGateway:
             raise BadNotification("bad signature")
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadNotification("body is not JSON") from None
         if not isinstance(data, dict):
             raise BadNotification("body is not a JSON object")
@@ -438,7 +439,7 @@ class PayGateway:
                                 associated_data=resource.get("associated_data") or "",
                                 apiv3_key=self._apiv3_key)
             content = json.loads(plain) if plain is not None else None
-        except (KeyError, TypeError, ValueError, binascii.Error, AttributeError):
+        except (KeyError, TypeError, ValueError, binascii.Error, AttributeError, RecursionError):
             content = None
         if not isinstance(content, dict):
             raise BadNotification("resource does not decrypt")

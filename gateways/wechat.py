@@ -1,14 +1,15 @@
 """The only code that calls WeChat's Official Account API (over wechatpy's WeChatClient).
 
-    gateway = WechatGateway(settings.wechat, state)
+    gateway = WechatGateway(settings.wechat, tokens)   # tokens: a TokenStore (bot.py wires the store's)
     gateway.send_text(openid, "...")         # customer-service text, <= 2048 bytes
     gateway.send_news(openid, title, description, url)
     gateway.create_menu({"button": [...]})
     media_id = gateway.upload_image(png_bytes)   # temporary media (3 days); then gateway.send_image(openid, media_id)
 
-The access_token is shared by every process through the database (`Credential` row): readers take it
-from there; when it is missing or within 5 minutes of expiry, one process refreshes it under the state
-store's lock and the others find the new one after the lock (WeChat invalidates the previous token
+The access_token is shared by every process through a `TokenStore` (in production the database's
+`Credential` row and the state store's lock, wired by the composition root): readers take it from
+there; when it is missing or within 5 minutes of expiry, one process refreshes it under the store's
+lock and the others find the new one after the lock (WeChat invalidates the previous token
 about 5 minutes after each new fetch, so uncoordinated refreshes break each other).
 
 Errors: every failure is a `WechatError` subclass. `OutsideWindow` (45015: the user's last action is too
@@ -19,10 +20,11 @@ failure: a customer-service message that timed out may still have been delivered
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from urllib.parse import urlencode
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import requests
 from wechatpy import WeChatClient
@@ -31,9 +33,6 @@ from wechatpy.session import SessionStorage
 
 from gateways import rules
 from settings import WechatSettings
-from store import queries
-from store.models import utcnow
-from store.state import LockTimeout, StateStore, StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,40 +91,51 @@ def error_for(errcode: int | None, errmsg: str) -> WechatError:
 # ---------------------------------------------------------------- the shared token
 
 
-class CredentialStorage(SessionStorage):
-    """wechatpy's SessionStorage over the `Credential` table: one row per key, shared by processes."""
+class TokenStore(Protocol):
+    """Where the shared access_token lives, shared by every process (store/credentials.py in production)."""
 
-    def __init__(self, now: Callable[[], dt.datetime] = utcnow) -> None:
-        self.now = now
+    def read(self, name: str) -> tuple[str | None, dt.datetime | None]:
+        """The value and its expiry (naive UTC), (None, None) when absent."""
+
+    def write(self, name: str, value: str, expires_at: dt.datetime) -> None: ...
+
+    def now(self) -> dt.datetime:
+        """The clock expiries are kept in (naive UTC)."""
+
+    def refresh_lock(self, name: str, timeout: float,
+                     wait: float) -> contextlib.AbstractContextManager[bool]:
+        """True inside while this process may refresh; False when another held it longer than `wait`."""
+
+
+class CredentialStorage(SessionStorage):
+    """wechatpy's SessionStorage over the token store: one entry per key, shared by processes."""
+
+    def __init__(self, store: TokenStore, now: Callable[[], dt.datetime] | None = None) -> None:
+        self.store = store
+        self.now = now or store.now
 
     def read(self, key: str) -> tuple[str | None, dt.datetime | None]:
-        """The stored value and its expiry, (None, None) when absent or emptied."""
-        row = queries.read_credential(key)
-        if row is None or not row.value:
-            return None, None
-        return row.value, row.expires_at
+        return self.store.read(key)
 
     def get(self, key: str, default: Any = None) -> Any:
         value, expires_at = self.read(key)
         return value if value and expires_at and expires_at > self.now() else default
 
     def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        queries.write_credential(key, value, self.now() + dt.timedelta(seconds=ttl or 7200))
+        self.store.write(key, value, self.now() + dt.timedelta(seconds=ttl or 7200))
 
     def delete(self, key: str) -> None:
-        queries.write_credential(key, "", _EPOCH)
+        self.store.write(key, "", _EPOCH)
 
 
 class SharedToken:
     """Read the token from storage; refresh it in one process at a time, double-checked under the lock."""
 
     def __init__(self, storage: CredentialStorage, key: str, fetch: Callable[[], tuple[str, int]],
-                 state: StateStore, *, lock_timeout: float, lock_wait: float,
-                 margin: float = REFRESH_MARGIN) -> None:
+                 *, lock_timeout: float, lock_wait: float, margin: float = REFRESH_MARGIN) -> None:
         self.storage = storage
         self.key = key
         self.fetch = fetch
-        self.state = state
         self.lock_timeout = lock_timeout
         self.lock_wait = lock_wait
         self.margin = dt.timedelta(seconds=margin)
@@ -142,15 +152,11 @@ class SharedToken:
         `rejected` means WeChat refused `stale` (never hand it out again); otherwise `stale` is only
         near its expiry and may still serve when WeChat cannot be reached.
         """
-        try:
-            with self.state.lock(LOCK_NAME, self.lock_timeout, self.lock_wait):
+        with self.storage.store.refresh_lock(LOCK_NAME, self.lock_timeout, self.lock_wait) as mine:
+            if mine:
                 return self._refresh_locked(stale, rejected)
-        except LockTimeout:
-            log.warning("access_token lock busy, reading what the holder left")
-            return self._fallback(stale, rejected, "access_token refresh is held by another process")
-        except StateUnavailable:
-            log.warning("state store down: refreshing access_token without the lock")
-            return self._refresh_locked(stale, rejected)
+        log.warning("access_token lock busy, reading what the holder left")
+        return self._fallback(stale, rejected, "access_token refresh is held by another process")
 
     def _refresh_locked(self, stale: str | None, rejected: bool) -> str:
         value, expires_at = self.storage.read(self.key)
@@ -226,16 +232,16 @@ class _Client(WeChatClient):
 
 
 class WechatGateway:
-    def __init__(self, wechat: WechatSettings, state: StateStore, *, session: requests.Session | None = None,
-                 now: Callable[[], dt.datetime] = utcnow, lock_timeout: float | None = None,
+    def __init__(self, wechat: WechatSettings, tokens: TokenStore, *, session: requests.Session | None = None,
+                 now: Callable[[], dt.datetime] | None = None, lock_timeout: float | None = None,
                  lock_wait: float | None = None, refresh_margin: float = REFRESH_MARGIN) -> None:
-        """`state` provides the lock; `session` may be injected (tests count its calls); `now` is the
-        naive-UTC clock the token's expiry is compared with."""
+        """`tokens` keeps the shared access_token and its refresh lock; `session` may be injected (tests
+        count its calls); `now` replaces the token store's clock (naive UTC) the expiry is compared with."""
         self.wechat = wechat
-        self.storage = CredentialStorage(now)
+        self.storage = CredentialStorage(tokens, now)
         self.client = _Client(wechat, self.storage, session)
         self.tokens = SharedToken(
-            self.storage, self.client.access_token_key, self._fetch_token, state,
+            self.storage, self.client.access_token_key, self._fetch_token,
             lock_timeout=lock_timeout if lock_timeout is not None else 2 * wechat.http_timeout + 1,
             lock_wait=lock_wait if lock_wait is not None else wechat.http_timeout + 1,
             margin=refresh_margin,

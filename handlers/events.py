@@ -6,10 +6,12 @@ News) or None. WeRoBot's own session storage stays off: state lives in store/sta
 
 from __future__ import annotations
 
+import re
+
 from werobot.robot import BaseRoBot
 
-from dialogs import strings
-from dialogs.framework import Reply, Text
+from dialogs import search_strings, strings
+from dialogs.framework import News, Reply, Text
 from handlers.pipeline import Session
 from store import broadcasts, queries
 
@@ -49,8 +51,52 @@ def on_conversation(message, session: Session) -> Reply:
     return session.converse()
 
 
-@robot.image
 @robot.voice
+def on_voice(message, session: Session) -> Reply:
+    """Recognised words count exactly as if typed (commands, numbers, searches), shown back first."""
+    heard = spoken_text(getattr(message, "recognition", "") or "")
+    if not heard:
+        return Text(search_strings.VOICE_UNHEARD)
+    session.turn.kind, session.turn.text = "text", heard
+    return with_heard(heard, session.converse())
+
+
+# WeChat's recognition ends sentences with punctuation (「机器学习。」) and may spell a number out.
+_EDGE_PUNCTUATION = re.compile(r"^[\s\W_]+|[\s\W_]+$")
+_SPOKEN_NUMBER = re.compile(r"^第?([一二两三四五六七八九十]{1,3})[个篇条]?$")
+_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def spoken_text(recognition: str) -> str:
+    """The recognised words as a follower would have typed them: edge punctuation gone, a spoken
+    number (「三」, 「第二个」, 「十二」) as digits."""
+    text = _EDGE_PUNCTUATION.sub("", recognition.strip())
+    spoken = _SPOKEN_NUMBER.match(text)
+    value = _numeral(spoken.group(1)) if spoken else None
+    return str(value) if value else text
+
+
+def _numeral(text: str) -> int | None:
+    """一..九十九 in Chinese numerals, or None."""
+    if "十" not in text:
+        return _DIGITS.get(text)
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or any(ch not in _DIGITS for ch in tens + ones):
+        return None
+    return _DIGITS.get(tens, 1) * 10 + _DIGITS.get(ones, 0)
+
+
+def with_heard(heard: str, reply: Reply) -> Reply:
+    """The reply, led by a short line repeating what was heard."""
+    shown = heard if len(heard) <= 30 else heard[:30] + "…"
+    echo = search_strings.VOICE_HEARD.format(text=shown)
+    first, *rest = reply if isinstance(reply, list) and reply else [reply]
+    if isinstance(first, Text):
+        return [Text(f"{echo}\n\n{first.content}"), *rest]
+    return [Text(echo)] + ([first] if isinstance(first, News) else []) + rest
+
+
+@robot.image
 @robot.video
 @robot.shortvideo
 @robot.location

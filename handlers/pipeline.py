@@ -1,9 +1,11 @@
 """One verified message in, one rendered reply out: claim, lock, state, route, record, reply.
 
-Exactly once: the message's database transaction inserts its `InboundMessage` key first, runs the
-handler, records the event and the reply, and commits. A duplicate delivery fails that insert (on
-PostgreSQL it waits for the first to commit) and answers the first one's reply. Redis only adds a fast
-path in front: a duplicate that finds the key there never touches the database.
+Exactly once: the message's database transaction touches the sender (row-locking them), runs the
+handler, records the event, and last inserts its `InboundMessage` key with the reply, then commits. A
+duplicate delivery fails that insert (on PostgreSQL after waiting for the first to commit), rolls back
+and answers the first one's reply. Redis only adds a fast path around it: one round trip claims the
+message, takes the sender's lock and reads the state (a duplicate that finds the claim never touches
+the database); one more saves the state, remembers the reply and releases the lock.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ops.metrics import Metrics
 from settings import Settings
 from store import admins, ledger, outbox, queries
 from store.db import transaction
-from store.state import Degrading, LockTimeout, Snapshot
+from store.state import Degrading, LockTimeout, Opening, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +82,15 @@ class Pipeline:
         started = time.monotonic() if started is None else started
         deadline = started + self.settings.bot.reply_deadline
         key = message_key(message)
+        store = self.settings.store
         self.metrics.messages.labels(message.type).inc()
         try:
-            if self.state.claim(key, self.settings.store.seen_ttl) is False:
+            opening = self.state.open(key, message.source, store.seen_ttl, store.lock_timeout)
+            if opening.claimed is False:
                 return self._answer_duplicate(key, deadline)
             if self.state.degraded:
                 self.metrics.degraded.inc()
-            return self._run(key, message, deadline)
+            return self._run(key, message, deadline, opening)
         except _Duplicate:
             return self._answer_duplicate(key, deadline)
         except LockTimeout:
@@ -97,24 +101,29 @@ class Pipeline:
         finally:
             self.metrics.latency.observe(time.monotonic() - started)
 
-    def _run(self, key: str, message: Any, deadline: float) -> str:
+    def _run(self, key: str, message: Any, deadline: float, opening: Opening) -> str:
         store = self.settings.store
         openid = message.source
-        wait = max(0.0, min(store.lock_wait, deadline - time.monotonic() - 0.2))
-        with self.state.lock(openid, store.lock_timeout, wait):
+        token, snapshot = opening.token, opening.snapshot
+        if snapshot is None:  # another message of this user holds the lock: wait for it, then read
+            wait = max(0.0, min(store.lock_wait, deadline - time.monotonic() - 0.2))
+            token = self.state.acquire(openid, store.lock_timeout, wait)
+            snapshot = self.state.load(openid)
+        try:
             with transaction(self.database):
-                if not queries.claim_message(key):
-                    raise _Duplicate(key)
-                session = self._session(message)
+                session = self._session(message, snapshot)
                 ledger.record_action(session.turn.user, message.type)  # WeChat's grants for sending later
                 first, *later = _as_list(self._dispatch(message, session))
-                if session.turn.record:
-                    self._record(session.turn)
+                event = self._event(session.turn) if session.turn.record else None
                 first, deliver = self._follow_ups(session.turn, first, later)
                 rendered = self._render(first, message)
-                queries.store_reply(key, rendered)
-            self.state.save(openid, Snapshot(session.next_state, session.turn.data), store.state_ttl)
-        self.state.remember_reply(key, rendered, store.seen_ttl)
+                if not queries.record_message(key, rendered, event):
+                    raise _Duplicate(key)
+        except BaseException:
+            self.state.release(openid, token)
+            raise
+        self.state.close(openid, token, Snapshot(session.next_state, session.turn.data), store.state_ttl,
+                         key, rendered, store.seen_ttl)
         if deliver and self.outbox is not None:
             self.outbox.kick(session.turn.user.id)
         return rendered
@@ -137,10 +146,9 @@ class Pipeline:
                 first = Text(f"{notice}\n\n{first.content}")
         return first, bool(later or turn.tasks or released)
 
-    def _session(self, message: Any) -> Session:
+    def _session(self, message: Any, snapshot: Snapshot) -> Session:
         openid = message.source
         user = queries.touch_user(openid)  # row-locks the user until commit: one message at a time
-        snapshot = self.state.load(openid)
         turn = Turn(
             openid=openid,
             kind=message.type.removesuffix("_event"),
@@ -163,7 +171,9 @@ class Pipeline:
                 return reply
         return None
 
-    def _record(self, turn: Turn) -> None:
+    @staticmethod
+    def _event(turn: Turn) -> Any:
+        """The message's behaviour record (sent with the message record, in one round trip)."""
         payload = {
             "text": {"text": turn.text[:500]},
             "click": {"key": turn.key},
@@ -171,7 +181,7 @@ class Pipeline:
             "scan": {"scene": turn.key},
             "subscribe": {"scene": turn.key.removeprefix("qrscene_")},
         }.get(turn.kind, {})
-        queries.record_event(turn.user, turn.kind, **payload)
+        return queries.event_insert(turn.user, turn.kind, **payload)
 
     def _answer_duplicate(self, key: str, deadline: float) -> str:
         """Wait for the first delivery's reply (while WeChat still listens), else say nothing."""

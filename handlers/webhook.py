@@ -1,8 +1,8 @@
 """`GET/POST /wechat`: every check WeChat's requests must pass before a handler may run.
 
 Order: size cap -> no DOCTYPE/ENTITY -> signature (constant time) -> timestamp window -> safe-mode
-msg_signature and decryption (appid must match) -> XML shape. A rejection answers its status and a short
-reason, runs no handler and writes nothing.
+msg_signature and decryption (appid must match) -> the shape of every element read (handlers/shape.py).
+A rejection answers its status and a short reason, runs no handler and writes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from werobot.crypto import MessageCrypt
 from werobot.crypto.exceptions import AppIdValidationError
 from werobot.parser import process_message
 
+from handlers import shape
 from handlers.pipeline import NO_REPLY, Pipeline
 from ops.metrics import Metrics
 from settings import Settings
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 MAX_CLOCK_SKEW = 300
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class Rejected(Exception):
@@ -83,26 +85,28 @@ class WechatEndpoint:
         encrypted = query.get("encrypt_type") == "aes"
         if encrypted:
             fields = _parse_xml(self._decrypt(query, fields))
-        if not fields.get("MsgType") or not fields.get("FromUserName"):
-            raise Rejected(400, "MsgType and FromUserName are required")
-        if fields["MsgType"] != "event" and not str(fields.get("MsgId", "")).isdigit():
-            raise Rejected(400, "MsgId is required")
-        return process_message(fields), encrypted
+        try:
+            return process_message(shape.message(fields)), encrypted
+        except shape.Malformed as malformed:
+            raise Rejected(400, str(malformed)) from None
 
     def _check_signature(self, query: Mapping[str, str]) -> None:
         timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         expected = sign(self.token, timestamp, nonce)
         if not hmac.compare_digest(expected, query.get("signature", "")):
             raise Rejected(403, "bad signature")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
+        if not _TIMESTAMP.fullmatch(timestamp) or abs(time.time() - int(timestamp)) > MAX_CLOCK_SKEW:
             raise Rejected(403, "stale timestamp")
 
     def _decrypt(self, query: Mapping[str, str], fields: dict[str, Any]) -> bytes:
         if self.crypt is None:
             raise Rejected(400, "encrypted message but no encoding_aes_key configured")
-        ciphertext = fields.get("Encrypt") or ""
+        try:
+            ciphertext = shape.ciphertext(fields)
+        except shape.Malformed as malformed:
+            raise Rejected(400, str(malformed)) from None
         expected = sign(self.token, query.get("timestamp", ""), query.get("nonce", ""), ciphertext)
-        if not ciphertext or not hmac.compare_digest(expected, query.get("msg_signature", "")):
+        if not hmac.compare_digest(expected, query.get("msg_signature", "")):
             raise Rejected(403, "bad msg_signature")
         try:
             plain = self.crypt.prp_crypto.decrypt(ciphertext, self.appid)

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def _job(database: Any, func: Callable, *args: Any) -> Callable[[], None]:
     @functools.wraps(func)
     def run() -> None:
-        new_request_id()
+        new_request_id(func.__name__)
         try:
             with database.connection_context():
                 func(*args)

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from gateways.pay import PayUnavailable
 from jobs import customer_service
 from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError, WechatUnavailable
-from ops.logs import new_request_id
+from ops.logs import request_id
 from store import outbox
 from store.models import Outbox
 
@@ -71,7 +71,8 @@ def deliver_ready(gateway: Any, tasks: Tasks | None = None) -> int:
 class OutboxWorker:
     """One background thread per process, delivering for users whose messages just wrote rows.
 
-    `delay` lets the passive reply reach WeChat first, so the parts arrive in reading order.
+    `delay` lets the passive reply reach WeChat first, so the parts arrive in reading order. Each
+    delivery logs under the request id of the message (or notification) that kicked it.
     """
 
     def __init__(self, gateway: Any, database: Any, delay: float = 0.5, tasks: Tasks | None = None) -> None:
@@ -79,7 +80,7 @@ class OutboxWorker:
         self.tasks = tasks or {}
         self.database = database
         self.delay = delay
-        self._queue: queue.Queue[tuple[float, int]] = queue.Queue()
+        self._queue: queue.Queue[tuple[float, int, str]] = queue.Queue()
         self._outstanding = 0  # kicked and not yet attempted
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -90,7 +91,7 @@ class OutboxWorker:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
                 self._thread.start()
-        self._queue.put((time.monotonic() + self.delay, user_id))
+        self._queue.put((time.monotonic() + self.delay, user_id, request_id.get()))
 
     def wait_idle(self, timeout: float) -> bool:
         """For tests and shutdown: True once everything kicked so far was attempted."""
@@ -99,12 +100,13 @@ class OutboxWorker:
 
     def _run(self) -> None:
         while True:
-            due, user_id = self._queue.get()
+            due, user_id, kicked_by = self._queue.get()
             time.sleep(max(0.0, due - time.monotonic()))
-            new_request_id()
+            request_id.set(kicked_by)
             try:
                 with self.database.connection_context():
-                    deliver_user(self.gateway, user_id, self.tasks)
+                    sent = deliver_user(self.gateway, user_id, self.tasks)
+                log.info("outbox delivered", extra={"user": user_id, "sent": sent})
             except Exception:
                 log.exception("outbox delivery failed; the clock will retry", extra={"user": user_id})
             finally:

@@ -24,8 +24,9 @@ def _record_with_request_id(*args, **kwargs) -> logging.LogRecord:
 logging.setLogRecordFactory(_record_with_request_id)
 
 
-def new_request_id() -> str:
-    rid = uuid.uuid4().hex[:12]
+def new_request_id(origin: str = "") -> str:
+    """A fresh id for this context; `origin` (a clock job's name) leads it, so its lines are found by name."""
+    rid = f"{origin}-{uuid.uuid4().hex[:12]}" if origin else uuid.uuid4().hex[:12]
     request_id.set(rid)
     return rid
 

@@ -1,11 +1,15 @@
 """Prometheus metrics of one app instance (its own registry, so tests and benches can make several).
 
-Under gunicorn each worker counts for itself; scrape each worker or run one worker per container.
+Under gunicorn with several workers, PROMETHEUS_MULTIPROC_DIR is set (ops/gunicorn.py does it): each
+worker writes its values to files there and `render` sums every worker's, so any worker's `/metrics`
+answers for the whole server.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 
@@ -27,6 +31,12 @@ class Metrics:
         self.latency = Histogram("bot_message_seconds", "Time to answer a message",
                                  buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5),
                                  registry=self.registry)
+        self.outbox_depth = Gauge("bot_outbox_depth", "Outbox rows not yet sent, read at the last scrape",
+                                  multiprocess_mode="mostrecent", registry=self.registry)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return generate_latest(merged)

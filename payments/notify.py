@@ -11,7 +11,8 @@ import logging
 from typing import Any, Mapping
 
 from gateways.pay import BadNotification
-from payments.fulfil import Mismatch, Paid, settle_paid, settle_refund
+from payments import resource as shape
+from payments.fulfil import Mismatch, settle_paid, settle_refund
 from store.models import Order, utcnow
 from web.http import HttpResponse
 
@@ -37,6 +38,9 @@ class NotifyEndpoint:
             return _fail(401, str(exc))
         try:
             order = self._settle(note.event_type, note.resource)
+        except shape.Malformed as exc:
+            log.error("verified pay notification of the wrong shape", extra={"problem": str(exc)})
+            return _fail(400, str(exc))
         except Mismatch as exc:
             log.error("verified pay notification does not match our order", extra={"problem": str(exc)})
             return _fail(400, str(exc))
@@ -49,21 +53,14 @@ class NotifyEndpoint:
 
     def _settle(self, event_type: str, resource: Mapping[str, Any]) -> Order | None:
         if event_type == "TRANSACTION.SUCCESS":
-            if resource.get("trade_state") != "SUCCESS":
-                raise Mismatch(f"trade_state {resource.get('trade_state')!r} in a SUCCESS notification")
-            amount = resource.get("amount") or {}
-            paid = Paid(
-                out_trade_no=str(resource.get("out_trade_no", "")),
-                transaction_id=str(resource.get("transaction_id", "")),
-                amount=int(amount.get("total", -1)), currency=str(amount.get("currency", "")),
-                payer_openid=str((resource.get("payer") or {}).get("openid", "")),
-                mchid=str(resource.get("mchid", "")), appid=str(resource.get("appid", "")),
-            )
+            trade_state, paid = shape.paid(resource)
+            if trade_state != "SUCCESS":
+                raise Mismatch(f"trade_state {trade_state!r} in a SUCCESS notification")
             return settle_paid(self.database, paid, self.links, self.mchid, self.appid, utcnow())
         if event_type == "REFUND.SUCCESS":
-            if resource.get("mchid") != self.mchid:
+            mchid, out_trade_no, out_refund_no = shape.refund(resource)
+            if mchid != self.mchid:
                 raise Mismatch("mchid differs in a refund notification")
-            return settle_refund(self.database, str(resource.get("out_trade_no", "")),
-                                 str(resource.get("out_refund_no", "")), utcnow())
+            return settle_refund(self.database, out_trade_no, out_refund_no, utcnow())
         log.info("pay notification ignored", extra={"event_type": event_type})
         return None

@@ -68,6 +68,7 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._sender: Sender | None = None
         self.payments: pay.Merchant | None = None  # WeChat Pay, once enable_pay() is called
+        self.creators: list[str] = []  # openids the chat page offers as creators (the demo sets them)
         self.oauth = oauth.OAuth(appid, appsecret, self.clock)
         self.tags = tags.Tags(self.account.is_follower)
         self.mass = mass.MassSender(self.tags, self.account.is_subscribed, self.account.record_broadcast,
@@ -159,18 +160,18 @@ class SandboxServer:
         if self.webhook_url:
             self.sender().post(mass.finish_event(job, self.account_id), touch=False)
 
-    # ------------------------------------------------------------ WeChat Pay (sandbox/pay.py)
+    # ------------------------------------------------------------ WeChat Pay (sandbox/pay/)
 
     def enable_pay(self, mchid: str, apiv3_key: str, merchant_public_key_pem: str | bytes, notify_url: str,
                    **options: Any) -> pay.PlatformKeys:
         """Play WeChat Pay (API v3) for this merchant on this server; `options` go to `pay.Merchant`
-        (appid, merchant_serial_no, mode, scheduler, time_factor, refund_delay, folder). Returns the
-        platform's key files and ids (`public_key_path`, `public_key_id`, `certificate_serial`, ...)."""
+        (appid, merchant_serial_no, mode, scheduler, time_factor, refund_delay, folder, clock: this
+        server's by default). Returns the platform's key files and ids (`public_key_path`, ...)."""
         if self.payments is not None:
             self.payments.close()
         options.setdefault("appid", self.appid)
-        self.payments = pay.Merchant(mchid, apiv3_key, merchant_public_key_pem, notify_url, clock=self.clock,
-                                     **options)
+        options.setdefault("clock", self.clock)
+        self.payments = pay.Merchant(mchid, apiv3_key, merchant_public_key_pem, notify_url, **options)
         return self.payments.keys
 
     def pay(self, out_trade_no: str, payer_openid: str) -> dict[str, Any]:
@@ -297,7 +298,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve("POST")
 
-    def do_OPTIONS(self) -> None:  # CORS preflight (the JS bridge, sandbox/pay.py)
+    def do_OPTIONS(self) -> None:  # CORS preflight (the JS bridge, sandbox/pay/endpoints.py)
         self._serve("OPTIONS")
 
     def _serve(self, method: str) -> None:

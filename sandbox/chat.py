@@ -3,8 +3,12 @@
     GET  /                      the page (sandbox/chat.html, self-contained)
     POST /chat/send             {"openid", "text"} | {"openid", "event": "subscribe"|"unsubscribe"|..., "key"}
                                 | {"openid", "key"} (a CLICK menu event) -> the passive reply
-    GET  /chat/messages?openid=&after=   customer-service messages the bot sent since message id `after`
+    GET  /chat/messages?openid=&after=   messages the bot sent since message id `after`, each with `via`:
+                                customer_service or broadcast
     GET  /chat/menu             the menu the bot created (or the default three keys)
+    GET  /chat/config           {"creators": [openid, ...]}: whom the page offers as a creator (admin)
+    GET  /chat/clock            {"now", "offset"}: the sandbox's time, and how far it was moved ahead
+    POST /chat/clock            {"seconds": N}: time travel (the 48 h window, access tokens), forward only
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ DEFAULT_MENU = {"button": [
 ]}
 
 EVENTS = {"subscribe", "unsubscribe", "CLICK", "VIEW", "SCAN"}
+LONGEST_JUMP = 366 * 86400  # seconds one time-travel step may move the clock
 
 
 def routes(server: SandboxServer) -> dict[tuple[str, str], Route]:
@@ -35,6 +40,9 @@ def routes(server: SandboxServer) -> dict[tuple[str, str], Route]:
         ("POST", "/chat/send"): lambda request: _send(server, request),
         ("GET", "/chat/messages"): lambda request: _messages(server, request),
         ("GET", "/chat/menu"): lambda request: _menu(server),
+        ("GET", "/chat/config"): lambda request: json_answer({"creators": list(server.creators)}),
+        ("GET", "/chat/clock"): lambda request: _clock(server),
+        ("POST", "/chat/clock"): lambda request: _travel(server, request),
     }
 
 
@@ -92,3 +100,19 @@ def _messages(server: SandboxServer, request: Request) -> Answer:
 
 def _menu(server: SandboxServer) -> Answer:
     return json_answer(server.menu or DEFAULT_MENU)
+
+
+def _clock(server: SandboxServer) -> Answer:
+    return json_answer({"now": server.clock.now(), "offset": server.clock.offset})
+
+
+def _travel(server: SandboxServer, request: Request) -> Answer:
+    try:
+        data = request.json()
+    except ApiError:
+        return _error("JSON body expected")
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= LONGEST_JUMP:
+        return _error(f"seconds must be a number above 0 and at most {LONGEST_JUMP}")
+    server.clock.advance(seconds)
+    return _clock(server)

@@ -19,6 +19,12 @@ class Clock:
         with self._guard:
             return self._source() + self._offset
 
+    @property
+    def offset(self) -> float:
+        """Seconds this clock is ahead of its source."""
+        with self._guard:
+            return self._offset
+
     def advance(self, seconds: float) -> float:
         """Move the clock forward; return the new time."""
         if seconds < 0:

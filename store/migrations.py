@@ -12,6 +12,7 @@ from peewee import BooleanField, Database
 from playhouse.migrate import SchemaMigrator, migrate as apply
 
 from store.db import is_postgres, transaction
+from store.synonyms import Synonym
 from store.models import (
     Article, Comment, Credential, Event, Feedback, InboundMessage, Order, Outbox, Purchase, SchemaVersion, Series,
     User,
@@ -42,6 +43,7 @@ MIGRATIONS: list[Migration] = [
      lambda db: db.create_tables(BROADCAST_TABLES)),
     (22, "the clock's leader lease",
      lambda db: db.create_tables([ClockLease])),
+    (30, "synonyms for search", lambda db: db.create_tables([Synonym])),
 ]
 
 def _add_column(database: Database, model: type, name: str, field: Any) -> None:

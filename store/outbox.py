@@ -21,6 +21,11 @@ def enqueue(user: User, rows: list[tuple[str, dict[str, Any]]]) -> None:
                             for kind, payload in rows]).execute()
 
 
+def depth() -> int:
+    """Rows not yet sent (pending, waiting for the user's window, or being sent)."""
+    return Outbox.select().where(Outbox.state.in_(UNSENT + (Outbox.SENDING,))).count()
+
+
 def users_with_ready(limit: int = 500) -> list[int]:
     rows = (Outbox.select(Outbox.user).where((Outbox.state == Outbox.PENDING)
                                              & (Outbox.next_attempt_at <= utcnow()))

@@ -8,7 +8,8 @@ from typing import Any
 
 from peewee import fn
 
-from store.models import Comment, Credential, Event, Feedback, InboundMessage, User, utcnow
+from store.db import is_postgres
+from store.models import Comment, Credential, Event, Feedback, InboundMessage, User, database_proxy, utcnow
 
 # Behaviour kinds recorded per user.
 SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK, SEARCH = (
@@ -16,19 +17,24 @@ SUBSCRIBE, TEXT, CLICK, VIEW, SCAN, FEEDBACK, SEARCH = (
 LIKE, COMMENT, SHARE, SHARE_OPEN, PURCHASE = "like", "comment", "share", "share_open", "purchase"
 
 
-def claim_message(key: str) -> bool:
-    """Insert the processed-message record; False when it exists (a duplicate delivery).
+def record_message(key: str, reply: str, event: Any = None) -> bool:
+    """Insert the processed-message record with its reply, after the message's `event` (from
+    `event_insert`, or None); False when the record exists (a duplicate delivery).
 
-    Call inside the message's transaction: on PostgreSQL a concurrent duplicate blocks here until the
-    first delivery commits or rolls back, so exactly one of them proceeds.
+    The last statement of the message's transaction: a duplicate that got this far rolls its whole
+    transaction back. On PostgreSQL a concurrent duplicate blocks at the sender's row lock
+    (`touch_user`) or here until the first delivery commits, so exactly one of them commits; there both
+    inserts go in one round trip (psycopg2 answers the last statement).
     """
-    inserted = (InboundMessage.insert(key=key).on_conflict_ignore()
-                .returning(InboundMessage.key).execute())
-    return bool(list(inserted))
-
-
-def store_reply(key: str, reply: str) -> None:
-    InboundMessage.update(reply=reply).where(InboundMessage.key == key).execute()
+    record = InboundMessage.insert(key=key, reply=reply).on_conflict_ignore().returning(InboundMessage.key)
+    if event is None:
+        return bool(list(record.execute()))
+    if not is_postgres(database_proxy.obj):
+        event.execute()
+        return bool(list(record.execute()))
+    (event_sql, event_params), (record_sql, record_params) = event.sql(), record.sql()
+    cursor = database_proxy.obj.execute_sql(f"{event_sql}; {record_sql}", [*event_params, *record_params])
+    return cursor.fetchone() is not None
 
 
 def record_failure(key: str, reply: str) -> None:
@@ -112,6 +118,11 @@ def behaviour_vectors(openids: list[str] | None = None) -> dict[str, dict[str, i
 def record_event(user: User, kind: str, article_id: int | None = None, **payload: Any) -> Event:
     return Event.create(user=user, kind=kind, article_id=article_id,
                         payload=json.dumps(payload, ensure_ascii=False))
+
+
+def event_insert(user: User, kind: str, **payload: Any) -> Any:
+    """The insert of a message's own event, not yet run: `record_message` sends it with the record."""
+    return Event.insert(user=user, kind=kind, payload=json.dumps(payload, ensure_ascii=False))
 
 
 def events_of(openid: str) -> list[Event]:

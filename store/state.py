@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol
 
@@ -62,6 +63,16 @@ class Snapshot:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class Opening:
+    """A message's start, in one round trip: its claim, its sender's lock, and the sender's state read
+    under that lock when it was free."""
+
+    claimed: bool | None  # None: unknown (the state store is down; the database decides)
+    token: str | None = None  # the lock's token; None when not taken
+    snapshot: Snapshot | None = None  # None: the lock was busy, nothing was read; take it with `acquire`
+
+
 class StateStore(Protocol):
     def load(self, openid: str) -> Snapshot: ...
 
@@ -82,6 +93,21 @@ class StateStore(Protocol):
     def release_claim(self, message_key: str) -> None: ...
 
     def ping(self) -> None: ...
+
+    # The fast path of one message: `open` at the start, `close` at the end, one round trip each.
+
+    def open(self, message_key: str, openid: str, seen_ttl: int, lock_timeout: float) -> Opening:
+        """Claim the message, try the sender's lock without waiting, and read the state if it was free."""
+
+    def acquire(self, openid: str, timeout: float, wait: float) -> str:
+        """Wait for the sender's lock (LockTimeout after `wait` s); its token."""
+
+    def release(self, openid: str, token: str | None) -> None:
+        """Let go of the sender's lock if `token` still holds it (None: nothing held)."""
+
+    def close(self, openid: str, token: str | None, snapshot: Snapshot, state_ttl: int,
+              message_key: str, reply: str, seen_ttl: int) -> None:
+        """Save the state, remember the reply and release the lock."""
 
 
 def _encode_data(data: dict[str, Any]) -> str:
@@ -130,16 +156,17 @@ class MemoryStateStore:
             self._set(self.keys.state(openid), snapshot.state, ttl)
             self._set(self.keys.data(openid), _encode_data(snapshot.data), ttl)
 
+    def _lock_of(self, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(self.keys.lock(name), threading.Lock())
+
     @contextlib.contextmanager
     def lock(self, name: str, timeout: float, wait: float) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(self.keys.lock(name), threading.Lock())
-        if not lock.acquire(timeout=wait):
-            raise LockTimeout(name)
+        self.acquire(name, timeout, wait)
         try:
             yield
         finally:
-            lock.release()
+            self._lock_of(name).release()
 
     def claim(self, message_key: str, ttl: int) -> bool:
         key = self.keys.seen(message_key)
@@ -164,6 +191,33 @@ class MemoryStateStore:
 
     def ping(self) -> None:
         return None
+
+    def open(self, message_key: str, openid: str, seen_ttl: int, lock_timeout: float) -> Opening:
+        if not self.claim(message_key, seen_ttl):
+            return Opening(False)
+        if not self._lock_of(openid).acquire(blocking=False):
+            return Opening(True)
+        return Opening(True, _MEMORY_TOKEN, self.load(openid))
+
+    def acquire(self, openid: str, timeout: float, wait: float) -> str:
+        if not self._lock_of(openid).acquire(timeout=wait):
+            raise LockTimeout(openid)
+        return _MEMORY_TOKEN
+
+    def release(self, openid: str, token: str | None) -> None:
+        if token is not None:
+            self._lock_of(openid).release()
+
+    def close(self, openid: str, token: str | None, snapshot: Snapshot, state_ttl: int,
+              message_key: str, reply: str, seen_ttl: int) -> None:
+        self.save(openid, snapshot, state_ttl)
+        self.remember_reply(message_key, reply, seen_ttl)
+        self.release(openid, token)
+
+
+_MEMORY_TOKEN = "memory"  # process memory's locks are owned by whoever took them
+# Compare-and-delete: a lock that expired and was taken by another message is not released by us.
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 def redis_client(url: str, timeout: float = 0.25) -> redis.Redis:
@@ -192,14 +246,17 @@ class RedisStateStore:
         return Snapshot(state, _decode_data(data) if state else {})
 
     def save(self, openid: str, snapshot: Snapshot, ttl: int) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        self._queue_save(pipe, openid, snapshot, ttl)
         with self._errors():
-            if snapshot.state is None:
-                self.client.delete(self.keys.state(openid), self.keys.data(openid))
-                return
-            pipe = self.client.pipeline()
-            pipe.set(self.keys.state(openid), snapshot.state, ex=ttl)
-            pipe.set(self.keys.data(openid), _encode_data(snapshot.data), ex=ttl)
             pipe.execute()
+
+    def _queue_save(self, pipe: Any, openid: str, snapshot: Snapshot, ttl: int) -> None:
+        if snapshot.state is None:
+            pipe.delete(self.keys.state(openid), self.keys.data(openid))
+            return
+        pipe.set(self.keys.state(openid), snapshot.state, ex=ttl)
+        pipe.set(self.keys.data(openid), _encode_data(snapshot.data), ex=ttl)
 
     @contextlib.contextmanager
     def lock(self, name: str, timeout: float, wait: float) -> Iterator[None]:
@@ -234,6 +291,48 @@ class RedisStateStore:
     def ping(self) -> None:
         with self._errors():
             self.client.ping()
+
+    def open(self, message_key: str, openid: str, seen_ttl: int, lock_timeout: float) -> Opening:
+        """SET NX of the claim, SET NX of the lock, MGET of the state: one pipeline. Redis runs one
+        connection's commands in order, so the state is read after the lock was taken."""
+        token = uuid.uuid4().hex
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(self.keys.seen(message_key), PENDING, nx=True, ex=seen_ttl)
+        pipe.set(self.keys.lock(openid), token, nx=True, px=int(lock_timeout * 1000))
+        pipe.mget(self.keys.state(openid), self.keys.data(openid))
+        with self._errors():
+            claimed, locked, (state, data) = pipe.execute()
+        if not claimed:
+            self.release(openid, token if locked else None)
+            return Opening(False)
+        if not locked:
+            return Opening(True)
+        return Opening(True, token, Snapshot(state, _decode_data(data) if state else {}))
+
+    def acquire(self, openid: str, timeout: float, wait: float) -> str:
+        token, deadline = uuid.uuid4().hex, time.monotonic() + wait
+        while True:
+            with self._errors():
+                if self.client.set(self.keys.lock(openid), token, nx=True, px=int(timeout * 1000)):
+                    return token
+            if time.monotonic() >= deadline:
+                raise LockTimeout(openid)
+            time.sleep(0.01)
+
+    def release(self, openid: str, token: str | None) -> None:
+        if token is not None:
+            with self._errors():
+                self.client.eval(_RELEASE, 1, self.keys.lock(openid), token)
+
+    def close(self, openid: str, token: str | None, snapshot: Snapshot, state_ttl: int,
+              message_key: str, reply: str, seen_ttl: int) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        self._queue_save(pipe, openid, snapshot, state_ttl)
+        pipe.set(self.keys.seen(message_key), reply, ex=seen_ttl)
+        if token is not None:
+            pipe.eval(_RELEASE, 1, self.keys.lock(openid), token)
+        with self._errors():
+            pipe.execute()
 
 
 class Degrading:
@@ -297,6 +396,20 @@ class Degrading:
 
     def ping(self) -> None:
         self.inner.ping()
+
+    def open(self, message_key: str, openid: str, seen_ttl: int, lock_timeout: float) -> Opening:
+        """Unknown claim, no lock and no state when the store is down: the database transaction decides."""
+        return self._call("open", Opening(None, None, Snapshot()), message_key, openid, seen_ttl, lock_timeout)
+
+    def acquire(self, openid: str, timeout: float, wait: float) -> str | None:
+        return self._call("acquire", None, openid, timeout, wait)
+
+    def release(self, openid: str, token: str | None) -> None:
+        self._call("release", None, openid, token)
+
+    def close(self, openid: str, token: str | None, snapshot: Snapshot, state_ttl: int,
+              message_key: str, reply: str, seen_ttl: int) -> None:
+        self._call("close", None, openid, token, snapshot, state_ttl, message_key, reply, seen_ttl)
 
 
 def open_state_store(redis_url: str, keys: Keys) -> StateStore:

@@ -1,7 +1,9 @@
 """Headless Chromium (Debian's) driven by Playwright, dressed up as WeChat's in-app browser.
 
 WeChat's browser announces itself with "MicroMessenger" in its user agent and injects the
-WeixinJSBridge; here the sandbox's stand-in bridge is injected the same way (never loaded by our page).
+WeixinJSBridge. The sandbox's stand-in talks to the sandbox with fetch(), which the pages' CSP allows only
+when the bridge is loaded through `site.dev_jsbridge_url` (tests/h5.py does that); an init script passed as
+`bridge_script` runs, but its fetches are blocked unless that setting is on.
 """
 
 from __future__ import annotations

@@ -251,3 +251,15 @@ def chat_user(live, app, settings, sandbox, openid: str) -> ChatUser:
     sender = Sender(f"{live.url}/wechat", wechat.token, wechat.appid, wechat.encoding_aes_key, mode="safe",
                     server=sandbox)
     return ChatUser(sender, sandbox, app, openid)
+
+
+@pytest.fixture
+def stack(tmp_path):
+    """The demo (`python bot.py demo`): bot, sandbox, demo catalog and clock in this process, on free ports."""
+    from cli.stack import start_stack
+    from settings import load_settings
+
+    settings = load_settings(None).replace(store={"database_url": f"sqlite:///{tmp_path / 'bot.db'}", "redis_url": ""})
+    running = start_stack(settings, "127.0.0.1", 0, 0, tmp_path).serve_in_background()
+    yield running
+    running.stop()

@@ -43,12 +43,14 @@ def refund(out_trade_no: str, amount: int, mchid: str, out_refund_no: str = "RF1
             "amount": {"total": amount, "refund": amount, "payer_total": amount, "payer_refund": amount}}
 
 
-def notification(resource: dict[str, Any], event_type: str, apiv3_key: str, signing_key, serial: str,
+def notification(resource: dict[str, Any] | bytes, event_type: str, apiv3_key: str, signing_key, serial: str,
                  timestamp: int | None = None, signature: str | None = None) -> tuple[dict[str, str], bytes]:
-    """(headers, body) of one notification, exactly as WeChat Pay would send it."""
+    """(headers, body) of one notification, exactly as WeChat Pay would send it (`resource` as bytes: the
+    plaintext to encrypt, as given)."""
     associated = "transaction" if event_type.startswith("TRANSACTION") else "refund"
     nonce = base64.b16encode(os.urandom(6)).decode()  # 12 characters, as WeChat Pay uses
-    ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), json.dumps(resource).encode(), associated.encode())
+    plain = resource if isinstance(resource, bytes) else json.dumps(resource).encode()
+    ciphertext = AESGCM(apiv3_key.encode()).encrypt(nonce.encode(), plain, associated.encode())
     body = json.dumps({
         "id": str(uuid.uuid4()), "create_time": "2026-11-27T18:00:01+08:00", "resource_type": "encrypt-resource",
         "event_type": event_type, "summary": "支付成功" if associated == "transaction" else "退款成功",

@@ -255,3 +255,15 @@ def test_a_heading_never_ends_a_message_when_text_follows():
     parts = split_for_chat("\n\n".join(paragraphs), limit=2000)
     assert all(not part.rstrip().endswith("】") for part in parts[:-1])
     assert "\n\n".join(parts).count("【第") == 12
+
+
+def test_html_in_a_body_reaches_the_chat_as_plain_text():
+    """The chat shows text, never markup: tags go, their words stay, script and style lose their content."""
+    body = ('读<b>完</b>这段 <a href="javascript:alert(1)">点我</a><img src=x onerror=alert(1)>'
+            '<script>alert(2)</script><style>p{}</style> 1 &lt; 2 &amp; 3 > 0')
+    assert to_chat(body) == "读完这段 点我 1 < 2 & 3 > 0"
+
+
+def test_html_inside_code_stays_as_written():
+    body = "看代码：`<div>` 与\n\n```\n<script>x()</script>\n```"
+    assert to_chat(body) == "看代码：<div> 与\n\n    <script>x()</script>"

@@ -29,6 +29,7 @@ from sandbox import SandboxServer  # noqa: E402
 from sandbox.wire import Answer  # noqa: E402
 from settings import WechatSettings  # noqa: E402
 from store import queries  # noqa: E402
+from store.credentials import CredentialTokens  # noqa: E402
 from store.db import bind, open_database  # noqa: E402
 from store.migrations import migrate  # noqa: E402
 from store.models import utcnow  # noqa: E402
@@ -89,7 +90,7 @@ def make_gateway(wechat: WechatSettings, state: MemoryStateStore, database: Any)
 
     def make(settings: WechatSettings | None = None, **kwargs: Any) -> WechatGateway:
         kwargs.setdefault("session", CountingSession())
-        gateway = WechatGateway(settings or wechat, state, **kwargs)
+        gateway = WechatGateway(settings or wechat, CredentialTokens(state), **kwargs)
         made.append(gateway)
         return gateway
 
@@ -354,6 +355,21 @@ def test_unreachable_wechat_is_unavailable(gateway: WechatGateway, server: Sandb
     with pytest.raises(WechatUnavailable) as caught:
         gateway.send_text(USER, "x")
     assert token not in str(caught.value)
+
+
+def test_token_store_refresh_lock(state: MemoryStateStore, dead_redis_url: str):
+    """Held: True; held by another process past the wait: False; no state store at all: True (refresh
+    without the lock rather than not at all)."""
+    from store.state import RedisStateStore, redis_client
+
+    tokens = CredentialTokens(state)
+    with tokens.refresh_lock("access_token", 5, 0.05) as mine:
+        assert mine is True
+        with tokens.refresh_lock("access_token", 5, 0.05) as theirs:
+            assert theirs is False
+    with CredentialTokens(RedisStateStore(Keys("t", "wx"), redis_client(dead_redis_url))).refresh_lock(
+            "access_token", 5, 0.05) as mine:
+        assert mine is True
 
 
 # ---------------------------------------------------------------- user tags and broadcasts

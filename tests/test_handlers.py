@@ -109,7 +109,8 @@ def test_healthz_and_metrics(live, user):
 
     user.says("帮助")
     health = requests.get(f"{live.url}/healthz", timeout=10)
-    assert health.status_code == 200 and health.json()["database"] == "ok"
+    assert health.status_code == 200 and health.json()["database"] == "ok" and health.json()["degraded"] == []
     metrics = requests.get(f"{live.url}/metrics", timeout=10).text
     assert 'bot_messages_total{type="text"} 1.0' in metrics
     assert "bot_message_seconds_bucket" in metrics
+    assert "bot_outbox_depth 0.0" in metrics

@@ -22,6 +22,7 @@ def test_healthz_reports_a_dead_redis_as_degraded(settings, dead_redis_url):
     assert "可以这样用" in wire.content(answer)  # still answering
     assert health.status_code == 200
     assert health.json()["status"] == "degraded" and health.json()["state"].startswith("degraded")
+    assert health.json()["degraded"] == ["state"]  # which dependency
 
 
 def _terminate_connections(url: str) -> int:

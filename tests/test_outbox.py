@@ -132,3 +132,32 @@ def test_the_clock_schedules_its_jobs(app):
     assert {job.id for job in scheduler.get_jobs()} == {
         "leader", "prune_processed_messages", "requeue_stuck_outbox", "deliver_outbox", "refresh_access_token",
         "push_round", "push_resume", "push_broadcast"}
+
+
+def test_delivery_logs_carry_the_request_id_of_the_message_that_kicked_it(services, sandbox, caplog):
+    from ops.logs import request_id
+
+    user = wrote(sandbox, "o_rid")
+    queue(user, "一")
+    caplog.set_level("INFO", logger="jobs.outbox")
+    token = request_id.set("rid-from-message")
+    try:
+        services.outbox.kick(user.id)
+    finally:
+        request_id.reset(token)
+    assert services.outbox.wait_idle(15)
+    delivered = [r for r in caplog.records if r.getMessage() == "outbox delivered"]
+    assert [(r.request_id, r.sent) for r in delivered] == [("rid-from-message", 1)]
+
+
+def test_clock_jobs_log_under_their_own_name(services):
+    from jobs.clock import _job
+    from ops.logs import request_id
+
+    seen = []
+
+    def sweep():
+        seen.append(request_id.get())
+
+    _job(services.database, sweep)()
+    assert len(seen) == 1 and seen[0].startswith("sweep-")

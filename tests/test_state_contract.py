@@ -9,9 +9,10 @@ import uuid
 import pytest
 
 from store.state import (
-    Degrading, Keys, LockTimeout, MemoryStateStore, RedisStateStore, Snapshot, StateUnavailable,
+    Degrading, Keys, LockTimeout, MemoryStateStore, Opening, RedisStateStore, Snapshot, StateUnavailable,
     redis_client,
 )
+from tests.conftest import REDIS_URL
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -162,3 +163,55 @@ def test_degrading_skips_a_dead_store_during_cooldown():
     now[0] += 2.5
     store.load("u1")
     assert inner.calls == 2
+
+
+# ---------------------------------------------------------------- the fast path: open ... close
+
+
+def test_open_claims_locks_and_reads_the_state(store):
+    store.save("u1", Snapshot("search:results", {"q": "机器学习"}), ttl=60)
+    opening = store.open("m1", "u1", seen_ttl=60, lock_timeout=5)
+    assert opening.claimed is True and opening.token
+    assert opening.snapshot == Snapshot("search:results", {"q": "机器学习"})
+    with pytest.raises(LockTimeout):  # the sender is locked until close
+        store.acquire("u1", timeout=5, wait=0.05)
+    assert store.open("m1", "u1", seen_ttl=60, lock_timeout=5) == Opening(False)  # a duplicate
+    store.close("u1", opening.token, Snapshot("search:page", {"page": 2}), 60, "m1", "<xml>r</xml>", 60)
+    assert store.recall_reply("m1") == "<xml>r</xml>"
+    assert store.load("u1") == Snapshot("search:page", {"page": 2})
+    store.release("u1", store.acquire("u1", timeout=5, wait=0.05))  # close released the lock
+
+
+def test_open_with_the_sender_locked_reads_nothing(store):
+    token = store.acquire("u1", timeout=5, wait=0.05)
+    opening = store.open("m2", "u1", seen_ttl=60, lock_timeout=5)
+    assert opening == Opening(True)  # claimed, but no lock and no state: wait with acquire, then load
+    store.release("u1", token)
+    later = store.acquire("u1", timeout=5, wait=0.05)
+    store.close("u1", later, Snapshot(None, {}), 60, "m2", "<xml>r</xml>", 60)
+    assert store.load("u1") == Snapshot(None, {})
+
+
+def test_duplicate_open_leaves_the_lock_free(store):
+    first = store.open("m3", "u1", seen_ttl=60, lock_timeout=5)
+    store.close("u1", first.token, Snapshot(None, {}), 60, "m3", "r", 60)
+    assert store.open("m3", "u2", seen_ttl=60, lock_timeout=5) == Opening(False)
+    store.release("u2", store.acquire("u2", timeout=5, wait=0.05))  # the duplicate's lock was let go
+
+
+def test_an_expired_lock_taken_by_another_is_not_released():
+    store = RedisStateStore(Keys("test", f"wx{uuid.uuid4().hex[:8]}"), redis_client(REDIS_URL))
+    first = store.open("m4", "u1", seen_ttl=60, lock_timeout=0.05)
+    time.sleep(0.1)
+    second = store.acquire("u1", timeout=5, wait=0.05)
+    store.release("u1", first.token)  # too late: the lock is the second's now
+    with pytest.raises(LockTimeout):
+        store.acquire("u1", timeout=5, wait=0.05)
+    store.release("u1", second)
+
+
+def test_degrading_open_without_a_store_lets_the_database_decide(dead_redis_url):
+    store = Degrading(RedisStateStore(Keys("t", "wx"), redis_client(dead_redis_url)))
+    assert store.open("m1", "u1", 60, 5) == Opening(None, None, Snapshot())
+    assert store.acquire("u1", 5, 1) is None
+    store.close("u1", None, Snapshot("a:b", {}), 60, "m1", "r", 60)  # nothing raised

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Mapping
 
-import bottle
-import markdown
-
+from catalog.reader_html import article_html
 from catalog.text import fen_to_yuan_text, full_text, preview
 from store import catalog, orders, queries
 from store.models import Article
 from web.links import BadLink, Links
 from web.http import HttpResponse
+from web.render import message, render
 from web.visitor import Visitors, in_wechat
-
-TEMPLATES = Path(__file__).parent / "templates"
-
-
-def render(name: str, **values) -> str:
-    return bottle.template(name, template_lookup=[str(TEMPLATES)], **values)
-
-
-def _article_page(article: Article, whole: bool, notice: str) -> str:
-    body = full_text(article.body) if whole else preview(article.body)
-    meta = "免费" if not article.price else f"{fen_to_yuan_text(article.price)} · {'全文' if whole else '试读'}"
-    html = markdown.markdown(body, extensions=["fenced_code"], output_format="html")
-    return render("article", title=article.title, meta=meta, body_html=html, notice=notice)
 
 
 def _published(article_id: int) -> Article | None:
@@ -35,8 +20,15 @@ def _published(article_id: int) -> Article | None:
 
 
 class ContentPages:
-    def __init__(self, links: Links, visitors: Visitors) -> None:
+    def __init__(self, links: Links, visitors: Visitors, dev_bridge: str = "") -> None:
         self.links, self.visitors = links, visitors
+        self.dev_bridge = dev_bridge  # settings.site.dev_jsbridge_url: the sandbox plays WeChat in any browser
+
+    def _article_page(self, article: Article, whole: bool, notice: str) -> str:
+        body = full_text(article.body) if whole else preview(article.body)
+        meta = "免费" if not article.price else f"{fen_to_yuan_text(article.price)} · {'全文' if whole else '试读'}"
+        return render("article", title=article.title, meta=meta, notice=notice,
+                      body_html=article_html(body, self.links.base_url))
 
     def reader(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
                user_agent: str) -> HttpResponse:
@@ -48,19 +40,19 @@ class ContentPages:
         article, openid = opened
         if not article.price:
             self._record_view(openid, article)
-            return HttpResponse.html(200, _article_page(article, True, ""))
-        if not in_wechat(user_agent):
-            return HttpResponse.html(200, _article_page(article, False, "请在微信中打开本页阅读全文。"))
+            return HttpResponse.html(200, self._article_page(article, True, ""))
+        if not in_wechat(user_agent) and not self.dev_bridge:
+            return HttpResponse.html(200, self._article_page(article, False, "请在微信中打开本页阅读全文。"))
         visitor = self.visitors.identify(url, query, cookies)
         if isinstance(visitor, HttpResponse):
             return visitor
-        user = queries.find_user(visitor)
-        owner = visitor == openid and user is not None and orders.owns_article(user, article)
+        user = queries.find_user(visitor.openid)
+        owner = visitor.openid == openid and user is not None and orders.owns_article(user, article)
         if owner:
-            self._record_view(visitor, article)
-            return self.visitors.remember(HttpResponse.html(200, _article_page(article, True, "")), visitor)
+            self._record_view(visitor.openid, article)
+            return self.visitors.remember(HttpResponse.html(200, self._article_page(article, True, "")), visitor)
         notice = f"试读结束。全文 {fen_to_yuan_text(article.price)}，回到公众号对话回复「购买」解锁。"
-        return self.visitors.remember(HttpResponse.html(200, _article_page(article, False, notice)), visitor)
+        return self.visitors.remember(HttpResponse.html(200, self._article_page(article, False, notice)), visitor)
 
     def shared(self, token: str, url: str, query: Mapping[str, str], cookies: Mapping[str, str],
                user_agent: str) -> HttpResponse:
@@ -70,7 +62,7 @@ class ContentPages:
         if isinstance(opened, HttpResponse):
             return opened
         article, sharer = opened
-        page = HttpResponse.html(200, _article_page(
+        page = HttpResponse.html(200, self._article_page(
             article, not article.price, f"关注公众号后发送「{article.title}」即可继续阅读。"))
         if not in_wechat(user_agent):
             return page
@@ -78,8 +70,8 @@ class ContentPages:
         if isinstance(opener, HttpResponse):
             return opener
         credited = queries.find_user(sharer)
-        if credited is not None and opener != sharer:
-            queries.credit_share_open(credited, article.id, opener)
+        if credited is not None and opener.openid != sharer:
+            queries.credit_share_open(credited, article.id, opener.openid)
         return self.visitors.remember(page, opener)
 
     @staticmethod
@@ -99,7 +91,3 @@ class ContentPages:
         user = queries.find_user(openid)
         if user is not None:
             queries.record_event(user, queries.VIEW, article_id=article.id, via="reader")
-
-
-def message(status: int, headline: str, detail: str) -> HttpResponse:
-    return HttpResponse.html(status, render("message", headline=headline, detail=detail))

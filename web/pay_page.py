@@ -17,7 +17,7 @@ from gateways.pay import PayError, PayUnavailable
 from store import orders
 from store.models import Order, utcnow
 from web.links import BadLink, Links
-from web.pages import message as _message, render
+from web.render import message as _message, render
 from web.http import HttpResponse
 from web.visitor import Visitors, in_wechat
 
@@ -41,7 +41,7 @@ class PayPages:
         visitor = self.visitors.identify(url, query, cookies)
         if isinstance(visitor, HttpResponse):
             return visitor
-        if visitor != order.user.openid:
+        if visitor.openid != order.user.openid:
             return _message(403, "这不是您的订单", "请回到您自己的公众号对话中重新购买。")
         return self.visitors.remember(self._for_state(order, token), visitor)
 
@@ -49,8 +49,8 @@ class PayPages:
         order = self._order(token)
         if isinstance(order, HttpResponse):
             return order
-        visitor = self.visitors.identify("", {}, cookies)
-        if visitor != order.user.openid:
+        visitor = self.visitors.known(cookies)
+        if visitor is None or visitor.openid != order.user.openid:
             return HttpResponse.json(403, {"error": "not your order"})
         if order.state == Order.CREATED and order.prepay_id and self._may_query(order.out_trade_no):
             try:

@@ -4,7 +4,7 @@
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>支付</title>
-<style>
+<style nonce="{{nonce}}">
   body { margin: 0; background: #f7f7f7; color: #222; font: 16px/1.6 -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
   main { max-width: 480px; margin: 0 auto; padding: 32px 20px; text-align: center; }
   .item { font-size: 18px; margin-bottom: 6px; }
@@ -29,7 +29,7 @@
 % if bridge_url:
 <script src="{{bridge_url}}"></script>
 % end
-<script>
+<script nonce="{{nonce}}">
 (function () {
   var params = {{!params_json}};
   var statusUrl = {{!status_json}};
