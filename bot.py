@@ -164,6 +164,12 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
             return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
         return _send(services.admin_pages.dashboard(token, *page_args()[:3]))
 
+    @app.get("/admin/<token:token>/chart/<name>.png")
+    def admin_chart(token: str, name: str):
+        if services.admin_pages is None:
+            return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
+        return _send(services.admin_pages.chart(token, name, *page_args()[:3]))
+
     @app.get("/admin/<token:token>/orders.csv")
     def admin_orders(token: str):
         if services.admin_pages is None:

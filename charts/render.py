@@ -1,6 +1,6 @@
-"""The charts: revenue per day, the funnel, top articles. PNG for the chat, SVG (text drawn as paths, so
-no font or script is fetched) for the dashboard. matplotlib's object API only: no pyplot state, so
-threads of the web process can draw at the same time."""
+"""The charts: revenue per day, the funnel, top articles, as PNG: one image for the chat, one per chart for
+the dashboard (images from the page's own origin, so its CSP needs no exception and no font is fetched).
+matplotlib's object API only: no pyplot state, so threads of the web process can draw at the same time."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ Top = list[tuple[str, int, int]]  # (title, fen, orders)
 
 def _style() -> dict:
     return {"font.family": [cjk_family()], "font.size": 10, "axes.spines.top": False,
-            "axes.spines.right": False, "svg.fonttype": "path"}
+            "axes.spines.right": False}
 
 
 def _revenue(axes, per_day: DayRevenue) -> None:
@@ -64,27 +64,27 @@ def stats_png(title: str, per_day: DayRevenue, funnel: Funnel, top: Top) -> byte
         return _encode(figure, "png")
 
 
-def revenue_svg(per_day: DayRevenue) -> str:
+def revenue_png(per_day: DayRevenue) -> bytes:
     return _single(_revenue, per_day, (7, 3))
 
 
-def funnel_svg(funnel: Funnel) -> str:
+def funnel_png(funnel: Funnel) -> bytes:
     return _single(_funnel, funnel, (5, 3))
 
 
-def top_svg(top: Top) -> str:
+def top_png(top: Top) -> bytes:
     return _single(_top, top, (5, 3))
 
 
-def _single(draw, values, size: tuple[float, float]) -> str:
+def _single(draw, values, size: tuple[float, float]) -> bytes:
     with rc_context(_style()):
         figure = Figure(figsize=size, dpi=100, layout="constrained")
         draw(figure.subplots(), values)
-        return _encode(figure, "svg").decode()
+        return _encode(figure, "png")
 
 
 def _encode(figure: Figure, kind: str) -> bytes:
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=kind, metadata={"Date": None} if kind == "svg" else None)
+    figure.savefig(buffer, format=kind)
     return buffer.getvalue()

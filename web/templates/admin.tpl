@@ -4,7 +4,7 @@
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>数据看板</title>
-<style>
+<style nonce="{{nonce}}">
   body { margin: 0; background: #f7f7f7; color: #222; font: 15px/1.6 -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif; }
   main { max-width: 960px; margin: 0 auto; padding: 20px 16px 40px; }
   h1 { font-size: 20px; margin: 4px 0 12px; }
@@ -13,7 +13,7 @@
   .card { background: #fff; border-radius: 8px; padding: 10px 14px; min-width: 120px; }
   .card b { display: block; font-size: 20px; }
   .chart { background: #fff; border-radius: 8px; padding: 8px; margin-top: 8px; }
-  .chart svg { width: 100%; height: auto; }
+  .chart img { width: 100%; height: auto; display: block; }
   .pair { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
   table { width: 100%; border-collapse: collapse; background: #fff; border-radius: 8px; font-size: 13px; }
   th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #eee; word-break: break-all; }
@@ -33,10 +33,10 @@
     <div class="card">新关注<b>{{new}}</b></div>
   </div>
   <h2>每日收入</h2>
-  <div class="chart" id="revenue-chart">{{!revenue_svg}}</div>
+  <div class="chart" id="revenue-chart"><img src="{{charts}}revenue.png" alt="每日收入"></div>
   <div class="pair">
-    <div><h2>转化漏斗</h2><div class="chart" id="funnel-chart">{{!funnel_svg}}</div></div>
-    <div><h2>收入前五</h2><div class="chart" id="top-chart">{{!top_svg}}</div></div>
+    <div><h2>转化漏斗</h2><div class="chart" id="funnel-chart"><img src="{{charts}}funnel.png" alt="转化漏斗"></div></div>
+    <div><h2>收入前五</h2><div class="chart" id="top-chart"><img src="{{charts}}top.png" alt="收入前五"></div></div>
   </div>
   <h2>热销文章</h2>
   <table id="top"><tr><th>#</th><th>内容</th><th>收入</th><th>订单</th></tr>
