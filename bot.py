@@ -19,9 +19,12 @@ from gateways.wechat import WechatGateway
 from handlers.events import robot as default_robot
 from handlers.pipeline import Pipeline
 from handlers.webhook import MAX_BODY, WechatEndpoint
+from dialogs.admin_push import PUSH_TASK
+from jobs.admin_tasks import admin_tasks, push_task
 from jobs.outbox import OutboxWorker
 from payments.notify import NotifyEndpoint
 from payments.reconcile import Reconciler
+from payments.refunds import Refunds
 from ops.logs import new_request_id, request_id, setup_logging
 from ops.metrics import Metrics
 from settings import Settings, load_settings
@@ -32,6 +35,7 @@ from store import recommend
 from store.outbox import CHECK_ORDERS, depth as outbox_depth
 from store.state import Degrading, Keys, open_state_store
 from web import inputs, security
+from web.admin_page import AdminPages
 from web.health import health
 from web.http import HttpResponse
 from web.pages import ContentPages, message
@@ -60,6 +64,8 @@ class Services:
     notify: NotifyEndpoint | None
     content_pages: ContentPages
     pay_pages: PayPages | None
+    refunds: Refunds | None = None  # None without a merchant id
+    admin_pages: AdminPages | None = None
 
 
 def build_services(settings: Settings, robot: Any = None) -> Services:
@@ -76,20 +82,26 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     pay = PayGateway(settings.pay, settings.wechat.appid, f"{links.base_url}/pay/notify") if settings.pay.mchid else None
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
-    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay, tasks) if gateway else None
+    refunds = Refunds(database, pay) if pay else None
+    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay, admin_tasks(gateway, tasks, refunds)) \
+        if gateway else None
     if reconciler and worker:
-        reconciler.kick = worker.kick
+        reconciler.kick = refunds.kick = worker.kick
     pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
                         state=state, database=database, settings=settings, metrics=metrics, outbox=worker,
                         context=context)
     visitors = Visitors(site.secret_key, gateway, secure=site.base_url.startswith("https://"))
     notify = NotifyEndpoint(database, pay, links, settings.pay.mchid, settings.wechat.appid,
                             kick=worker.kick if worker else None) if pay else None
-    return Services(
+    services = Services(
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
         pay, reconciler, notify, ContentPages(links, visitors, site.dev_jsbridge_url),
         PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
+        refunds, AdminPages(links, visitors, settings.admin.openids) if gateway else None,
     )
+    if worker is not None:  # 推送 runs a whole round, which needs every service
+        worker.tasks[PUSH_TASK] = push_task(services)
+    return services
 
 
 def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
@@ -145,6 +157,24 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
     @app.get("/s/<token:token>")
     def shared(token: str):
         return _send(services.content_pages.shared(token, *page_args()))
+
+    @app.get("/admin/<token:token>")
+    def admin_page(token: str):
+        if services.admin_pages is None:
+            return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
+        return _send(services.admin_pages.dashboard(token, *page_args()[:3]))
+
+    @app.get("/admin/<token:token>/chart/<name>.png")
+    def admin_chart(token: str, name: str):
+        if services.admin_pages is None:
+            return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
+        return _send(services.admin_pages.chart(token, name, *page_args()[:3]))
+
+    @app.get("/admin/<token:token>/orders.csv")
+    def admin_orders(token: str):
+        if services.admin_pages is None:
+            return _send(message(503, "看板尚未开通", "需要配置 wechat.appsecret（网页授权）。"))
+        return _send(services.admin_pages.orders_csv(token, *page_args()[:3]))
 
     @app.get("/healthz")
     def healthz():

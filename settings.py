@@ -70,6 +70,9 @@ class SiteSettings:
 @dataclass(frozen=True)
 class AdminSettings:
     openids: list[str] = field(default_factory=list)
+    passphrase: str = ""  # secret, from BOT_ADMIN_PASSPHRASE: `#auth <passphrase>` makes an admin; empty = off
+    auth_tries: int = 5  # wrong passphrases within auth_lockout seconds that lock an openid out
+    auth_lockout: int = 900
 
 
 @dataclass(frozen=True)

@@ -272,3 +272,17 @@ def stable_slug(title: str) -> str:
     """"a-" + the first 10 hex digits of SHA-1 over the NFKC-normalised, stripped title."""
     normalised = unicodedata.normalize("NFKC", title).strip()
     return "a-" + hashlib.sha1(normalised.encode()).hexdigest()[:10]
+
+
+# ---------------------------------------------------------------- the preview point of a new article
+
+
+def paragraphs(body: str) -> list[str]:
+    """The paragraphs of an article, without its preview marker."""
+    return _paragraphs(full_text(body))
+
+
+def mark_preview(body: str, free_paragraphs: int) -> str:
+    """The body with the preview marker after its first `free_paragraphs` paragraphs (0: nothing free)."""
+    parts = paragraphs(body)
+    return "\n\n".join(parts[:free_paragraphs] + [PREVIEW_MARKER] + parts[free_paragraphs:])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dialogs import admin, browse, feedback, home, library, privacy, purchase, push, recommend
+from dialogs import admin, browse, feedback, home, library, privacy, publish, purchase, push, recommend
 from dialogs.framework import Dialog, Router
 
 DIALOGS: list[Dialog] = [
-    admin.DIALOG, feedback.DIALOG, privacy.DIALOG, purchase.DIALOG, library.DIALOG, push.DIALOG, recommend.DIALOG,
+    admin.DIALOG, publish.DIALOG, feedback.DIALOG, privacy.DIALOG, purchase.DIALOG, library.DIALOG, push.DIALOG,
+    recommend.DIALOG,
     browse.DIALOG,
 ]  # browse last: it takes any text
 

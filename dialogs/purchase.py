@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dialogs import strings
-from dialogs.framework import END, STAY, Dialog, News, Result, Route, Step, Text, Turn, words
+from dialogs.framework import END, STAY, Dialog, News, Result, Route, Step, Text, Turn, prefix, words
 from dialogs.reading import article_messages
 from catalog.text import fen_to_yuan_text
-from store import catalog, orders, outbox
+from payments import coupons as coupon_rules
+from store import catalog, coupons, orders, outbox
 from store.models import utcnow
 
 CONFIRM = "purchase:confirm"
@@ -65,19 +66,54 @@ def offer_series(turn: Turn, article) -> Result:
 
 
 def place_order(turn: Turn) -> Result:
-    """One open order per user and item: asking again reuses it."""
+    """One open order per user, item and price: asking again reuses it. A coupon's use is taken here."""
     article = catalog.article(turn.data["article"]) if "article" in turn.data else None
     series = catalog.series(turn.data["series"]) if "series" in turn.data else None
     item = article or series
     now = utcnow()
-    order = orders.open_order(turn.user, article, series, now) or orders.create(
-        turn.user, article, series, item.price, item.title, turn.app.settings.pay.order_timeout, now)
+    coupon = coupons.find(turn.data["coupon"]) if turn.data.get("coupon") else None
+    if turn.data.get("coupon") and coupon is None:  # deleted since it was applied
+        return Text(strings.COUPON_REFUSED[coupon_rules.UNKNOWN].format(code=turn.data.pop("coupon"))), STAY
+    discount = coupon_rules.discount(coupon, item.price) if coupon else 0
+    order = orders.open_order(turn.user, article, series, now)
+    if order is not None and (order.amount != item.price - discount or _coupon_of(order) != turn.data.get("coupon")):
+        order = None
+    if order is None and coupon is not None and not coupons.take_use(coupon, now):
+        turn.data.pop("coupon")
+        reason = coupon_rules.refusal(coupons.find(coupon.code), article and article.id, series and series.id, now)
+        return Text(strings.COUPON_REFUSED[reason or coupon_rules.USED_UP].format(code=coupon.code)), STAY
+    if order is None:
+        order = orders.create(turn.user, article, series, item.price - discount, item.title,
+                              turn.app.settings.pay.order_timeout, now)
+        if coupon is not None:
+            coupons.attach(order, coupon, discount)
     turn.data.update(order=order.out_trade_no)
     price = fen_to_yuan_text(order.amount)
     minutes = max(1, int((order.expires_at - now).total_seconds() // 60))
     card = News(strings.PAY_CARD_TITLE.format(price=price, title=item.title),
                 strings.PAY_CARD_DESC.format(minutes=minutes), turn.app.links.pay(order.out_trade_no))
     return card, AWAITING_PAYMENT
+
+
+def _coupon_of(order) -> str | None:
+    held = coupons.of_order(order)
+    return held.coupon.code if held else None
+
+
+def apply_coupon(turn: Turn) -> Result:
+    """「优惠码 <code>」 in the confirmation: the price shown changes, or the reason the code is refused."""
+    code = turn.text.strip()[len("优惠码"):].strip()
+    article_id, series_id = turn.data.get("article"), turn.data.get("series")
+    item = catalog.article(article_id) if article_id else catalog.series(series_id)
+    coupon = coupons.find(code) if code else None
+    reason = coupon_rules.refusal(coupon, article_id, series_id, utcnow())
+    if reason:
+        turn.data.pop("coupon", None)
+        return Text(strings.COUPON_REFUSED[reason].format(code=code)), STAY
+    turn.data["coupon"] = coupon.code
+    new = item.price - coupon_rules.discount(coupon, item.price)
+    return Text(strings.COUPON_APPLIED.format(code=coupon.code, old=fen_to_yuan_text(item.price),
+                                              new=fen_to_yuan_text(new))), STAY
 
 
 def remind(turn: Turn) -> Result:
@@ -117,7 +153,7 @@ DIALOG = Dialog(
     entry_points=[Route(words("购买", "购买本文", "买"), offer_article), Route(words("购买专栏"), offer_series),
                   Route(PAID_BUT_LOCKED, check_payment)],
     states={
-        CONFIRM: [Route(words("确认", "确认购买", "好"), place_order)],
+        CONFIRM: [Route(words("确认", "确认购买", "好"), place_order), Route(prefix("优惠码"), apply_coupon)],
         AWAITING_PAYMENT: [Route(PAID_BUT_LOCKED, check_payment), Route(words("购买", "支付"), remind)],
     },
 )

@@ -1,4 +1,6 @@
-"""Every sentence the bot says, in one place (replies are in Simplified Chinese)."""
+"""Every sentence the bot says, in one place (replies are in Simplified Chinese); creators' in admin_strings.py."""
+
+from dialogs.admin_strings import HELP as ADMIN_HELP
 
 WELCOME = (
     "欢迎关注！这里有精选的付费知识内容。\n"
@@ -21,10 +23,7 @@ HELP = (
     "· 取消：退出当前操作\n"
     "· 帮助：显示本说明"
 )
-HELP_ADMIN = (
-    "\n\n创作者指令：\n"
-    "· 统计：关注人数与行为数据"
-)
+HELP_ADMIN = ADMIN_HELP  # dialogs/admin_strings.py
 
 HINT = "没太明白您的意思。发送关键词即可搜索内容，回复「帮助」查看全部指令。"
 NON_TEXT = "暂时只能看懂文字哦。发送关键词即可搜索内容，回复「帮助」查看全部指令。"
@@ -47,9 +46,6 @@ PUSH_OFF = "已关闭"
 FEEDBACK_ASK = "请直接发送您想对作者说的话（回复「取消」放弃）。"
 FEEDBACK_THANKS = "收到，谢谢您的反馈！作者会认真阅读。"
 FEEDBACK_EMPTY = "请发送文字内容（回复「取消」放弃）。"
-
-ADMIN_ONLY = "该指令仅限创作者使用。"
-STATS = "关注中：{subscribed} 人（累计 {users} 人）\n行为记录：{events}"
 
 SORRY = "抱歉，系统开了个小差，请稍后再试。（编号 {request_id}）"
 BUSY = "上一条消息还在处理中，请稍后再发一次。"
@@ -106,8 +102,16 @@ BUY_SUMMARY = (
     "价格：{price}\n"
     "购买后：{unlocks}，可在「已购」中随时重读。\n"
     "退款：内容有问题可回复「反馈」联系作者，退款后访问权限将收回。\n"
-    "回复「确认」下单，回复「取消」放弃。"
+    "回复「确认」下单，「优惠码 XXX」使用优惠码，「取消」放弃。"
 )
+COUPON_REFUSED = {
+    "unknown": "没有优惠码「{code}」，请检查后重试。",
+    "stopped": "优惠码 {code} 已停用。",
+    "expired": "优惠码 {code} 已过期。",
+    "used_up": "优惠码 {code} 已被用完。",
+    "not_here": "优惠码 {code} 不适用于这项内容。",
+}
+COUPON_APPLIED = "已使用优惠码 {code}：原价 {old}，优惠后 {new}。\n回复「确认」按 {new} 下单，回复「取消」放弃。"
 BUY_UNLOCKS_ARTICLE = "解锁全文"
 BUY_UNLOCKS_SERIES = "解锁专栏全部 {count} 篇文章（含以后新增）"
 BUY_SERIES_HINT = "\n本文属于专栏《{title}》（{price}），回复「购买专栏」一次解锁全部。"

@@ -4,6 +4,7 @@
     gateway.send_text(openid, "...")         # customer-service text, <= 2048 bytes
     gateway.send_news(openid, title, description, url)
     gateway.create_menu({"button": [...]})
+    media_id = gateway.upload_image(png_bytes)   # temporary media (3 days); then gateway.send_image(openid, media_id)
 
 The access_token is shared by every process through a `TokenStore` (in production the database's
 `Credential` row and the state store's lock, wired by the composition root): readers take it from
@@ -36,6 +37,7 @@ from settings import WechatSettings
 log = logging.getLogger(__name__)
 
 CS_TEXT_LIMIT = 2048  # bytes; WeChat answers 45002 above it
+IMAGE_LIMIT = 10 * 1024 * 1024  # bytes of a temporary image (media/upload); WeChat answers 40006 above it
 REFRESH_MARGIN = 300.0  # seconds before expiry when a token is refreshed
 LOCK_NAME = "access_token"
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -295,6 +297,22 @@ class WechatGateway:
     def close(self) -> None:
         self.client._http.close()
 
+    # ------------------------------------------------------------ media (added for the creators' charts)
+
+    def upload_image(self, content: bytes, filename: str = "chart.png") -> str:
+        """A temporary image (media/upload, type=image: PNG/JPEG/GIF up to 10 MB, kept 3 days); its media_id."""
+        if not content or len(content) > IMAGE_LIMIT:
+            raise ValueError(f"an image must be 1 byte to {IMAGE_LIMIT} bytes, got {len(content)}")
+        result = self._call("media/upload", None, type="image",
+                            files={"media": (filename, content, "image/png")})
+        media_id = result.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            raise WechatUnavailable(None, "media/upload answered without a media_id")
+        return media_id
+
+    def send_image(self, openid: str, media_id: str) -> None:
+        """A customer-service image message (an uploaded media_id)."""
+        self._call("message/custom/send", {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}})
     # ------------------------------------------------------------ user tags and broadcasts
 
     def create_tag(self, name: str) -> int:
@@ -336,19 +354,21 @@ class WechatGateway:
         result = self.client.fetch_access_token()
         return str(result["access_token"]), int(result.get("expires_in") or 7200)
 
-    def _call(self, endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST with the shared token; on a token error refresh once and retry once."""
+    def _call(self, endpoint: str, payload: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+        """POST with the shared token; on a token error refresh once and retry once. `extra`: more query
+        parameters, and `files` for a multipart upload."""
         token = self.tokens.get()
         try:
-            return self._post(endpoint, payload, token)
+            return self._post(endpoint, payload, token, **extra)
         except InvalidToken as error:
             log.warning("access_token rejected, refreshing", extra={"errcode": error.errcode})
         token = self.tokens.refresh(stale=token, rejected=True)
-        return self._post(endpoint, payload, token)
+        return self._post(endpoint, payload, token, **extra)
 
-    def _post(self, endpoint: str, payload: dict[str, Any], token: str) -> dict[str, Any]:
+    def _post(self, endpoint: str, payload: dict[str, Any] | None, token: str, files: Any = None,
+              **query: str) -> dict[str, Any]:
         try:
-            result = self.client.post(endpoint, data=payload, params={"access_token": token})
+            result = self.client.post(endpoint, data=payload, params={"access_token": token, **query}, files=files)
         except WeChatClientException as exc:
             if exc.errcode is None:  # an HTTP error status, not an errcode
                 status = getattr(exc.response, "status_code", "?")

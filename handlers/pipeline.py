@@ -24,7 +24,7 @@ from dialogs.framework import News, Reply, Router, Text, Turn
 from ops.logs import request_id
 from ops.metrics import Metrics
 from settings import Settings
-from store import ledger, outbox, queries
+from store import admins, ledger, outbox, queries
 from store.db import transaction
 from store.state import Degrading, LockTimeout, Opening, Snapshot
 
@@ -156,7 +156,7 @@ class Pipeline:
             key=getattr(message, "key", "") or "",
             state=snapshot.state,
             data=snapshot.data,
-            is_admin=openid in self.settings.admin.openids,
+            is_admin=admins.AdminFlag(openid, self.settings.admin.openids),
             user=user,
             message=message,
             app=self.context,

@@ -65,6 +65,8 @@ def build_scheduler(services: Any, leader: Leader | None = None) -> BlockingSche
     add(_job(services.database, refit_when_due, services.settings), "interval", minutes=1, id="refit_recommender")
     if services.reconciler is not None:  # open orders: first query after a minute, then the schedule
         add(_job(services.database, services.reconciler.reconcile_due), "interval", seconds=5, id="reconcile_orders")
+    if services.refunds is not None:  # refunds asked for by 退款 whose notification has not come
+        add(_job(services.database, services.refunds.check_pending), "interval", minutes=1, id="check_refunds")
     if services.gateway is not None:
         add(_job(services.database, deliver_ready, services.gateway, services.outbox.tasks), "interval", seconds=10,
             id="deliver_outbox")

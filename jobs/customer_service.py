@@ -24,7 +24,7 @@ class NoGrant(OutsideWindow):
 
 
 def send(gateway: Any, user: User, kind: str, payload: dict[str, Any], now: dt.datetime | None = None) -> None:
-    """Send one text or news message to `user`; raises the gateway's errors (and NoGrant)."""
+    """Send one text, news or image message to `user`; raises the gateway's errors (and NoGrant)."""
     if not ledger.charge(user.id, now):
         raise NoGrant(None, "no customer-service grant left for this follower")
     send_charged(gateway, user, kind, payload, now)
@@ -54,5 +54,7 @@ def _call(gateway: Any, openid: str, kind: str, payload: dict[str, Any]) -> None
     if kind == "news":
         gateway.send_news(openid, payload["title"], payload["description"], payload["url"],
                           payload.get("picurl", ""))
+    elif kind == "image":  # an uploaded media_id (the creators' charts)
+        gateway.send_image(openid, payload["media_id"])
     else:
         gateway.send_text(openid, payload["content"])

@@ -13,7 +13,7 @@ from typing import Any
 
 from dialogs.purchase import refund_messages, unlock_messages
 from dialogs.reading import outbox_payload
-from store import orders, outbox, queries
+from store import coupons, orders, outbox, queries
 from store.db import transaction
 from store.models import Order
 from web.links import Links
@@ -60,6 +60,7 @@ def settle_paid(database: Any, paid: Paid, links: Links, mchid: str, appid: str,
         if not orders.mark_paid(order, paid.transaction_id, now):
             return None
         order.state, order.transaction_id, order.paid_at = Order.PAID, paid.transaction_id, now
+        coupons.consume(order)
         queries.record_event(order.user, queries.PURCHASE, article_id=order.article_id,
                              order=order.out_trade_no, amount=order.amount)
         unlock = [outbox_payload(reply) for reply in unlock_messages(order, links)]
@@ -84,5 +85,9 @@ def settle_refund(database: Any, out_trade_no: str, refund_no: str, now: dt.date
 
 
 def settle_closed(database: Any, order: Order, now: dt.datetime) -> bool:
+    """CREATED -> CLOSED once; a coupon the order held goes back."""
     with transaction(database):
-        return orders.mark_closed(order, now)
+        closed = orders.mark_closed(order, now)
+        if closed:
+            coupons.release(order)
+        return closed

@@ -37,6 +37,7 @@ ERRMSG: dict[int, str] = {
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
     40003: "invalid openid",
+    40007: "invalid media_id",
     40008: "invalid message type",
     40013: "invalid appid",
     40014: "invalid access_token",
@@ -134,18 +135,20 @@ class SentMessage:
     time: float
     content: str | None = None
     articles: list[dict[str, str]] = field(default_factory=list)
+    media_id: str | None = None  # image messages
     via: str = "customer_service"  # or "broadcast" (a mass send by tag, sandbox/mass.py)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "openid": self.openid, "msgtype": self.msgtype, "time": self.time,
-                "content": self.content, "articles": [dict(a) for a in self.articles], "via": self.via}
+                "content": self.content, "articles": [dict(a) for a in self.articles], "media_id": self.media_id,
+                "via": self.via}
 
 
 class Account:
     """The state WeChat keeps for one Official Account. Thread-safe: every method takes one lock."""
 
     def __init__(self, appid: str, appsecret: str, clock: Clock,
-                 grants: dict[str, tuple[int, float]] | None = None) -> None:
+                 grants: dict[str, tuple[int, float]] | None = None, media: Any = None) -> None:
         self.appid = appid
         self.appsecret = appsecret
         self.clock = clock
@@ -158,6 +161,7 @@ class Account:
         self._sent: list[SentMessage] = []
         self.menu: dict[str, Any] | None = None
         self.token_fetches = 0  # successful /cgi-bin/token answers
+        self.media = media  # sandbox.media.MediaStore: image messages name its media_ids
 
     # ------------------------------------------------------------ access_token
 
@@ -256,10 +260,13 @@ class Account:
     def send_custom(self, payload: Any) -> SentMessage:
         """POST /cgi-bin/message/custom/send after the token check: validate, charge the quota, record."""
         openid, msgtype, content, articles = _parse_custom(payload)
+        media_id = content if msgtype == "image" else None
+        if media_id is not None and (self.media is None or self.media.get(media_id) is None):
+            raise ApiError(40007)
         with self._lock:
             self._charge(openid)
             message = SentMessage(next(self._message_ids), openid, msgtype, self.clock.now(),
-                                  content, articles)
+                                  None if media_id else content, articles, media_id=media_id)
             self._sent.append(message)
             return message
 
@@ -335,6 +342,11 @@ def _parse_custom(payload: Any) -> tuple[str, str, str | None, list[dict[str, st
         if not article["title"] and not article["description"]:
             raise ApiError(44003)
         return openid, msgtype, None, [article]
+    if msgtype == "image":  # the media_id travels in the content slot; send_custom checks it exists
+        media_id = (payload.get("image") or {}).get("media_id") if isinstance(payload.get("image"), dict) else None
+        if not isinstance(media_id, str) or not media_id:
+            raise ApiError(40007)
+        return openid, msgtype, media_id, []
     raise ApiError(40008)
 
 

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox import chat, mass, oauth, pay, tags
+from sandbox import chat, mass, media, oauth, pay, tags
 from sandbox.account import Account, ApiError
 from sandbox.clock import Clock
 from sandbox.sender import Sender
@@ -33,7 +33,7 @@ from sandbox.wire import Answer, Request, Route, json_answer
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = 11 * 1024 * 1024  # room for a 10 MB media upload and its form-data framing
 
 
 
@@ -56,7 +56,8 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.clock = clock or Clock()
-        self.account = Account(appid, appsecret, self.clock, grants)
+        self.media = media.MediaStore(self.clock)
+        self.account = Account(appid, appsecret, self.clock, grants, self.media)
         self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)  # (method, path), newest last
         self._counts: Counter[str] = Counter()
         self._errors: Counter[tuple[str, int]] = Counter()
@@ -85,9 +86,10 @@ class SandboxServer:
             **oauth.routes(self),
             **tags.routes(self),
             **mass.routes(self),
+            **media.routes(self),
         }
         # (method, path prefix, route) for paths that carry ids: WeChat Pay's /v3/ API
-        self.prefix_routes: list[tuple[str, str, Route]] = [*pay.prefix_routes(self)]
+        self.prefix_routes: list[tuple[str, str, Route]] = [*pay.prefix_routes(self), *media.prefix_routes(self)]
 
     # ------------------------------------------------------------ lifecycle
 

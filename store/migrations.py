@@ -17,6 +17,7 @@ from store.models import (
     Article, Comment, Credential, Event, Feedback, InboundMessage, Order, Outbox, Purchase, SchemaVersion, Series,
     User,
 )
+from store.admin_models import ADMIN_TABLES
 from store.push_models import BROADCAST_TABLES, PUSH_TABLES, ClockLease
 from store.recommend_tables import SavedModel
 
@@ -34,6 +35,8 @@ MIGRATIONS: list[Migration] = [
     (5, "users.outbox_waiting: skip releasing an empty outbox on every message",
      lambda db: _add_column(db, User, "outbox_waiting", BooleanField(default=False))),
     (6, "fitted recommender models", lambda db: db.create_tables([SavedModel])),
+    (10, "admins, #auth failures, audit trail, coupons and the coupons of orders",
+     lambda db: db.create_tables(ADMIN_TABLES)),
     (20, "pushes: send ledger, preferences, push sends, push runs",
      lambda db: db.create_tables(PUSH_TABLES)),
     (21, "broadcasts: interest tags, tag members, mass sends",

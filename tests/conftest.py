@@ -174,6 +174,7 @@ def app(settings):
     yield app
     if app.services.outbox is not None:  # the models are bound per process: finish before the next test
         assert app.services.outbox.wait_idle(15)
+    app.services.database.close_all()  # each app's pool would keep its connections until garbage collection
 
 
 @pytest.fixture

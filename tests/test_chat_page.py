@@ -33,8 +33,8 @@ def travel(stack, seconds) -> requests.Response:
 def test_the_demo_offers_its_creator_and_the_creator_gets_stats(stack):
     assert requests.get(stack.sandbox.url + "/chat/config", timeout=5).json() == {"creators": [DEMO_CREATOR]}
     chat(stack, DEMO_CREATOR, event="subscribe")
-    assert "关注中" in chat(stack, DEMO_CREATOR, text="统计")["reply"]["content"]
-    assert "关注中" not in (chat(stack, text="统计")["reply"]["content"] or "")
+    assert "当前关注 1 人" in chat(stack, DEMO_CREATOR, text="统计")["reply"]["content"]  # 统计 of issue 9
+    assert "当前关注" not in (chat(stack, text="统计")["reply"]["content"] or "")
 
 
 def test_time_travel_moves_the_sandbox_clock_forward_only(stack):

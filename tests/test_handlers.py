@@ -90,9 +90,9 @@ def test_dialog_state_survives_between_messages_and_ends(app, user):
 
 def test_stats_are_for_admins_only(user, admin):
     user.subscribes()
-    assert "仅限创作者" in user.says("统计")
+    assert "没有找到和「统计」相关的内容" in user.says("统计")  # ordinary text to a follower
     reply = admin.says("统计")
-    assert "关注中：1 人" in reply and "subscribe 1" in reply
+    assert "当前关注 1 人" in reply and "转化：搜索 1" in reply
 
 
 def test_every_message_updates_last_interaction(app, user):

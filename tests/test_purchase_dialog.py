@@ -144,8 +144,8 @@ REACH = {  # how a follower gets into each declared state
 def test_every_state_is_reachable_and_cancel_leaves_it(app, user, demo_catalog):
     from dialogs import DIALOGS
 
-    declared = {state for dialog in DIALOGS for state in dialog.states}
-    assert declared == set(REACH)
+    declared = {state for dialog in DIALOGS for state in dialog.states if dialog.name not in ("admin", "publish")}
+    assert declared == set(REACH)  # the creators' states: tests/test_admin_dialogs.py
     own_something(app, "o_user", "python-tips")
     for state, steps in REACH.items():
         for text in steps:

@@ -100,11 +100,11 @@ def test_search_pick_buy_and_pay_in_a_terminal(terminal):
     terminal.type("/admin")
     terminal.expect("以创作者身份聊天：o_demo_creator")
     terminal.type("统计")
-    terminal.expect(r"关注中：2 人")
+    terminal.expect(r"当前关注 2 人")
     terminal.type("/follower")
     terminal.expect("以粉丝身份聊天：o_terminal_")
     terminal.type("统计")
-    assert "关注中" not in terminal.expect(r"号 › ([^\n]*)")[1]  # a follower gets no stats
+    assert "当前关注" not in terminal.expect(r"号 › ([^\n]*)")[1]  # a follower gets no stats
 
     terminal.type("/quit")
     assert terminal.process.wait(30) == 0

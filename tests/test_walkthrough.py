@@ -2,7 +2,7 @@
 sees and leaves its screenshot in docs/img/ (the README shows them), so the pictures stay true.
 
 A new step is a few lines of `Walk` calls, e.g. a creator's chart (an image message) or a push:
-    walk.as_creator(); walk.say("统计", "关注中")
+    walk.as_creator(); walk.say("统计", "当前关注")
     expect(walk.chat.locator("img").last).to_be_visible(); walk.shot("6-stats-chart")
 """
 
@@ -125,5 +125,5 @@ def test_the_walkthrough_of_the_readme(walk):
     walk.shot("4-unlocked")
 
     walk.as_creator()
-    walk.say("统计", "关注中")
+    walk.say("统计", "当前关注")
     walk.shot("5-creator")

@@ -8,6 +8,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 READ_MAX_AGE = 7 * 24 * 3600  # a reader link is bound to its openid and expires
 PAY_MAX_AGE = 24 * 3600  # longer than any order's timeout: the order itself says when it is too late
+ADMIN_MAX_AGE = 30 * 60  # the dashboard link of 后台
 
 
 class BadLink(ValueError):
@@ -44,6 +45,13 @@ class Links:
     def open_share(self, token: str) -> tuple[int, str]:
         data = self._load("share", token, None)
         return int(data["a"]), str(data["s"])
+
+    def admin(self, openid: str) -> str:
+        """The dashboard, for this admin only (the page checks the visitor through OAuth)."""
+        return f"{self.base_url}/admin/{self._serializer('admin').dumps({'o': openid})}"
+
+    def open_admin(self, token: str) -> str:
+        return str(self._load("admin", token, ADMIN_MAX_AGE)["o"])
 
     def _load(self, purpose: str, token: str, max_age: int | None) -> dict:
         try:
