@@ -1,9 +1,8 @@
 """The README's walkthrough on the demo's chat page, in headless Chromium: each step checks what a newcomer
 sees and leaves its screenshot in docs/img/ (the README shows them), so the pictures stay true.
 
-A new step is a few lines of `Walk` calls, e.g. a creator's chart (an image message) or a push:
-    walk.as_creator(); walk.say("统计", "当前关注")
-    expect(walk.chat.locator("img").last).to_be_visible(); walk.shot("6-stats-chart")
+A new step is a few lines of `Walk` calls, e.g. a push:
+    walk.as_creator(); walk.say("推送", "立即运行"); walk.say("确认", "推送已开始"); walk.sees("推送完成")
 """
 
 from __future__ import annotations
@@ -126,4 +125,8 @@ def test_the_walkthrough_of_the_readme(walk):
 
     walk.as_creator()
     walk.say("统计", "当前关注")
+    chart = walk.chat.locator(".row.bot img").last  # the chart follows as an image message
+    expect(chart).to_be_visible(timeout=20_000)
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 200")  # a real picture, loaded
+    walk.top("当前关注")
     walk.shot("5-creator")
