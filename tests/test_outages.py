@@ -66,3 +66,26 @@ def test_a_database_refusing_writes_answers_with_an_apology(tmp_path, request):
         server.stop()
     assert response.status_code == 200
     assert "抱歉" in wire.content(response)
+
+
+def test_a_database_refusing_connections_gets_the_apology_not_a_500(request, tmp_path):
+    """PostgreSQL restarting refuses new connections ("the database system is shutting down"): a message
+    arriving then is answered with the apology (WeChat shows a 500 as "该公众号暂时无法提供服务"), and the
+    next one, once PostgreSQL is back, normally. Found by bench/load.py's PostgreSQL restart."""
+    from tests.conftest import free_port
+
+    settings = make_settings("postgres", tmp_path, request)
+    app = create_app(settings)
+    server = LiveServer(app)
+    database = app.services.database
+    try:
+        database.close_all()
+        port, database.connect_params["port"] = database.connect_params.get("port", 5432), free_port()
+        during = wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=21))
+        database.connect_params["port"] = port
+        after = wire.post(server.url, settings.wechat.token, wire.text_xml(msg_id=22))
+    finally:
+        server.stop()
+        database.close_all()
+    assert during.status_code == 200 and "抱歉" in wire.content(during)
+    assert "可以这样用" in wire.content(after)
