@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             run_phase(phase, start, stack, args, faults, notes, records)
         report(records, faults, args, load)
         problems = load_checks.verify(stack, records)
-        print(f"\nTotal {time.monotonic() - started:.0f} s; logs in the run's temporary folder.")
+        print(f"\nTotal {time.monotonic() - started:.0f} s.")
+        note(f"logs (gunicorn, clocks, PostgreSQL, Redis) in {folder}")
         return 1 if problems else 0
     finally:
         stack.stop()
