@@ -133,6 +133,7 @@ class Faults:
         time.sleep(self.args.redis_down)
         self.stack.redis.start()
         self.window["redis"] = (began, time.perf_counter())
+        self.facts["redis"] = f"redis-server killed, started again {time.perf_counter() - began:.1f} s later"
 
     def _postgres(self) -> None:
         began = time.perf_counter()
