@@ -202,7 +202,7 @@ def create_app(settings: Settings, robot: Any = None) -> bottle.Bottle:
 
 
 def _request_scope(services: Services) -> Callable:
-    """Bottle plugin: a request id for the logs, a database connection for the request's length, and the
+    """Bottle plugin: a request id for the logs, the database connection given back at the request's end, and the
     400 page for input of the wrong shape (web/inputs.py)."""
 
     def plugin(callback: Callable) -> Callable:
@@ -210,11 +210,13 @@ def _request_scope(services: Services) -> Callable:
             rid = bottle.request.get_header("X-Request-Id", "")
             request_id.set(rid if inputs.REQUEST_ID.fullmatch(rid) else new_request_id())
             bottle.response.set_header("X-Request-Id", request_id.get())
-            try:
-                with services.database.connection_context():
-                    return callback(*args, **kwargs)
+            try:  # connected at the first query, inside the route: a database that is down is the
+                return callback(*args, **kwargs)  # route's error (the webhook's apology), not a bare 500
             except inputs.BadInput as error:
                 return _send(inputs.bad_request(error))
+            finally:
+                if not services.database.is_closed():
+                    services.database.close()
 
         return wrapper
 

@@ -41,15 +41,17 @@ class Gunicorn:
     Ready once every worker booted and `GET /wechat?echostr=` (WeChat's URL check, signed with
     BOT_WECHAT_TOKEN) echoes: every app a bench serves answers it."""
 
-    def __init__(self, target: str, env: dict[str, str], log_path: Path) -> None:
-        self.target, self.log_path = target, log_path
+    def __init__(self, target: str, env: dict[str, str], log_path: Path, workers: int = 2) -> None:
+        self.target, self.log_path, self.workers_count = target, log_path, workers
         self.port = free_port()
         base = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
         self.env = {**base, **env, "PYTHONUNBUFFERED": "1"}
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> Gunicorn:
-        cmd = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS, *GUNICORN_EXTRA,
+        args = list(GUNICORN_ARGS)
+        args[args.index("--workers") + 1] = str(self.workers_count)
+        cmd = [sys.executable, "-m", "gunicorn", *args, *GUNICORN_EXTRA,
                "--bind", f"127.0.0.1:{self.port}", self.target]
         self.log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -60,7 +62,7 @@ class Gunicorn:
             raise
 
     def _wait_ready(self, timeout: float) -> Gunicorn:
-        workers = int(GUNICORN_ARGS[GUNICORN_ARGS.index("--workers") + 1])
+        workers = self.workers_count
         deadline = time.monotonic() + timeout
         query = urlencode({**wire.signed_query(self.env["BOT_WECHAT_TOKEN"]), "echostr": "ready"})
         while time.monotonic() < deadline:

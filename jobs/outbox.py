@@ -11,6 +11,7 @@ has no idempotency key for these messages).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -18,11 +19,14 @@ import threading
 import time
 from typing import Any, Callable
 
+import peewee
+
 from gateways.pay import PayUnavailable
 from jobs import customer_service
 from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError, WechatUnavailable
 from ops.logs import request_id
 from store import outbox
+from store.db import reconnect
 from store.models import Outbox
 
 log = logging.getLogger(__name__)
@@ -55,9 +59,27 @@ def deliver_user(gateway: Any, user_id: int, tasks: Tasks | None = None) -> int:
             log.error("outbox row refused", extra={"row": row.id, "error": str(exc)})
             outbox.mark_failed(row, str(exc))
             continue
-        outbox.mark_sent(row)
+        settle_sent(row)
         sent += 1
     return sent
+
+
+def settle_sent(row: Outbox, seconds: float = 15.0) -> None:
+    """Mark a row WeChat accepted as SENT, retried on a fresh connection while the database is away (a
+    restart takes seconds): left SENDING, the row would hold the user's later rows back until
+    `requeue_stuck`, and then go out a second time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            outbox.mark_sent(row)
+            return
+        except (peewee.OperationalError, peewee.InterfaceError):
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("marking a sent outbox row failed; retrying", extra={"row": row.id})
+            time.sleep(0.5)
+            with contextlib.suppress(peewee.OperationalError, peewee.InterfaceError):
+                reconnect(Outbox._meta.database)
 
 
 def deliver_ready(gateway: Any, tasks: Tasks | None = None) -> int:

@@ -97,3 +97,14 @@ def transaction(database: Database) -> Iterator[None]:
         return
     with _SQLITE_WRITER, database.atomic("IMMEDIATE"):
         yield
+
+
+def reconnect(database: Database) -> None:
+    """A new connection in place of a broken one, inside the caller's `connection_context` (peewee's
+    close() would forget the open contexts, and their end would then fail)."""
+    contexts = list(database._state.ctx)
+    try:
+        database.close()
+        database.connect()
+    finally:
+        database._state.ctx[:] = contexts
