@@ -94,20 +94,20 @@ def everyday_surprisal(text: str) -> float:
     """-log of the probability of `text` in everyday Chinese: that of its most probable cut into
     words under jieba's unigram model (the dictionary's frequencies; an unknown character counts as
     seen once), so a common phrase costs little and a chance run of characters much."""
-    return sum(everyday_cut(text))
+    return sum(cost for _, cost in everyday_cut(text))
 
 
-def everyday_cut(text: str) -> list[float]:
-    """The everyday surprisal of each word of `text`'s most probable cut (see `everyday_surprisal`)."""
+def everyday_cut(text: str) -> list[tuple[str, float]]:
+    """The words of `text`'s most probable cut, each with its everyday surprisal (see `everyday_surprisal`)."""
     _segmenter.check_initialized()
     route: dict[int, tuple[float, int]] = {}
     _segmenter.calc(text, _segmenter.get_DAG(text), route)
-    costs, start = [], 0
+    cut, start = [], 0
     while start < len(text):
         end = route[start][1] + 1
-        costs.append(route[end][0] - route[start][0] if end < len(text) else -route[start][0])
+        cut.append((text[start:end], route[end][0] - route[start][0]))
         start = end
-    return costs
+    return cut
 
 
 def specificity(holders: list[np.ndarray], documents: int) -> float:

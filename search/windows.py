@@ -13,7 +13,8 @@ words are likely in everyday language, and windows straddling them and the piece
 document, so neither can win, whatever the wording. A window no document holds cannot be copied.
 
 The rest of the query must then read as everyday asking (`_reads_as_asking`): fluent, which random
-characters around a chance word (nonsense) are not, and with no word rarer than the piece.
+characters around a chance word (nonsense) are not, with no word rarer than the piece, and not
+held together with it (as the rest of a mistyped fragment is, by the title it comes from).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from dataclasses import dataclass
 from search.core import everyday_cut, everyday_surprisal, rarest_gram
 from search.postings import Postings
 
-_HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
-LONGEST_WINDOW = 8
+# A window is 3-8 characters: two characters are one bigram, which a large catalogue holds by chance
+# so often that mistyped fragments turned into a word (「心欲动」 -> 「欲动」) were answered through it.
+SHORTEST_WINDOW, LONGEST_WINDOW = 3, 8
+_HAN_RUN = re.compile(f"[\u4e00-\u9fff]{{{SHORTEST_WINDOW},}}")
 # Chosen on a scratch set of question templates (neither the benchmark's nor the tests'): asking
 # words average 4-6 nats a character, chance runs of characters 9-12 (BENCHMARKS.md).
 FLUENT_REST = 7.5
@@ -50,8 +53,8 @@ def best_window(query_terms: Sequence[str], postings: Postings, texts: Sequence[
     whole = "".join(query_terms)
     best: tuple[float, str] | None = None
     for run in (match.group() for term in query_terms for match in _HAN_RUN.finditer(term)):
-        for start in range(len(run) - 1):
-            for end in range(start + 2, min(len(run), start + LONGEST_WINDOW) + 1):
+        for start in range(len(run) - SHORTEST_WINDOW + 1):
+            for end in range(start + SHORTEST_WINDOW, min(len(run), start + LONGEST_WINDOW) + 1):
                 text = run[start:end]
                 held = _held_by(text, postings, texts)
                 if not held:
@@ -64,17 +67,23 @@ def best_window(query_terms: Sequence[str], postings: Postings, texts: Sequence[
     if best is None or best[0] <= 0:
         return None
     gain, text = best
-    if not _reads_as_asking(whole.replace(text, "", 1), everyday_surprisal(text)):
+    if not _reads_as_asking(whole.replace(text, "", 1), text, postings, texts):
         return None
     return Window(text, gain, min(1.0, gain / (GAIN_SCALE * math.log(postings.documents + 1))))
 
 
-def _reads_as_asking(rest: str, window_surprisal: float) -> bool:
+def _reads_as_asking(rest: str, window: str, postings: Postings, texts: Sequence[str]) -> bool:
     """Whether what is left around the window reads as everyday asking: fluent (at most
-    `FLUENT_REST` nats a character) and with no word more surprising than the window itself (a
-    rarer word left out is content the catalogue lacks, as in 「<held word><unheld rarer word>」)."""
-    costs = everyday_cut(rest) if rest else []
-    return not costs or (sum(costs) / len(rest) <= FLUENT_REST and max(costs) <= window_surprisal)
+    `FLUENT_REST` nats a character), with no word more surprising than the window itself (a rarer
+    word left out is content the catalogue lacks), and its most surprising word held by no document
+    that holds the window (else the query is a longer, mistyped piece, which the whole query finds)."""
+    cut = everyday_cut(rest) if rest else []
+    if not cut:
+        return True
+    word, cost = max(cut, key=lambda pair: pair[1])
+    fluent = sum(c for _, c in cut) / len(rest) <= FLUENT_REST and cost <= everyday_surprisal(window)
+    return fluent and (len(word) < 2 or not any(word in texts[position] and window in texts[position]
+                                                for position in postings.holders(rarest_gram(window, postings)).tolist()))
 
 
 def _held_by(text: str, postings: Postings, texts: Sequence[str]) -> int:
