@@ -90,6 +90,26 @@ def everyday_rarity(word: str) -> float:
     return math.log(total / (_segmenter.FREQ.get(word, 0) + 1)) / math.log(total)
 
 
+def everyday_surprisal(text: str) -> float:
+    """-log of the probability of `text` in everyday Chinese: that of its most probable cut into
+    words under jieba's unigram model (the dictionary's frequencies; an unknown character counts as
+    seen once), so a common phrase costs little and a chance run of characters much."""
+    return sum(cost for _, cost in everyday_cut(text))
+
+
+def everyday_cut(text: str) -> list[tuple[str, float]]:
+    """The words of `text`'s most probable cut, each with its everyday surprisal (see `everyday_surprisal`)."""
+    _segmenter.check_initialized()
+    route: dict[int, tuple[float, int]] = {}
+    _segmenter.calc(text, _segmenter.get_DAG(text), route)
+    cut, start = [], 0
+    while start < len(text):
+        end = route[start][1] + 1
+        cut.append((text[start:end], route[end][0] - route[start][0]))
+        start = end
+    return cut
+
+
 def specificity(holders: list[np.ndarray], documents: int) -> float:
     """How few documents hold all the given words (each word's holders given), as their joint IDF
     over the largest IDF the catalogue allows, in [0, 1]: on any catalogue size, 1 when one document

@@ -14,7 +14,9 @@ How a query is answered (see BENCHMARKS.md, "Search", for the measurements behin
 5. When no candidate scores `CONFIDENT`, the documents holding the most of the query's informative
    words are scored on the part they hold (`search.core`: words weighted by catalogue IDF and
    everyday rarity), scaled by how few documents hold that part and by its share of the query's
-   weight; and the query is read as pinyin (`search.pinyin_index`).
+   weight; the window of its characters that a document holds and everyday language explains worst
+   (`search.windows`) is tried as a bare query, scaled by how much that explains; and the query is
+   read as pinyin (`search.pinyin_index`).
 6. Documents scoring below `MIN_SCORE` are dropped, so nonsense gets "no result", not random titles.
 7. Article bodies (`search.body`) are searched last: a document found only there ranks below every
    title match, with a score below `MIN_SCORE`, and its hit quotes the body around the match.
@@ -35,6 +37,7 @@ from search.normalize import normalize, terms
 from search.pinyin_index import PinyinIndex
 from search.postings import Postings, top
 from search.synonyms import Table, group_table, variants
+from search.windows import best_window
 
 # 'char_wb' keeps n-grams inside space-separated fields, so the title, summary and tags (joined
 # with spaces after normalisation) never produce n-grams that straddle two fields.
@@ -168,6 +171,11 @@ class SearchIndex:
                 _merge(scores, {i: s for i, (s, _) in cores.items()})
                 if cores:
                     body_queries.append(max(cores.values())[1])  # the best-scored document's core
+        if max(scores.values(), default=0.0) < CONFIDENT and (window := best_window(query_terms, self._postings,
+                                                                                       self._texts)):
+            found, _ = self._title_scores([window.text])
+            _merge(scores, {i: s * window.factor for i, s in found.items()})
+            body_queries.append(window.text)
         if max(scores.values(), default=0.0) < CONFIDENT:
             _merge(scores, {i: s * PINYIN_DISCOUNT for i, s in self._pinyin.matches(query_terms).items()})
         titles = sorted((_Ranked(i, s) for i, s in scores.items() if s >= MIN_SCORE), key=_order)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 
 from handlers.events import spoken_text
-from search import Doc, SearchIndex
+from search import Doc, SearchIndex, normalize
+from search.normalize import terms
 from search.pinyin import split_syllables
+from search.postings import Postings
 from search.suggest import closest_names
+from search.windows import best_window
 
 CATALOG = (
     Doc(1, "机器学习入门：从线性回归到神经网络", tags=("人工智能",), body="本文先讲损失函数，再讲梯度下降。"),
@@ -54,6 +57,28 @@ def top(index: SearchIndex, query: str) -> int | None:
 )
 def test_the_words_around_a_question_do_not_decide(index: SearchIndex, query: str, expected: int) -> None:
     assert top(index, query) == expected
+
+
+EXAMS = (
+    "今年考生高考志愿怎么填", "高考作文题目公布", "高考分数线出炉", "高考期间的交通管制", "高考英语听力改革",
+    "高考状元的学习方法", "手机拍照能找到丢失的猫", "高考志愿填报的五个误区", "家长眼中的高考", "高考前一晚该做什么",
+)
+
+
+@pytest.mark.parametrize("query", ["我要生高考志，谢啦", "找找考生高啊", "有人写过生高考志愿吗"])
+def test_a_piece_cut_across_words_is_found_inside_a_question(query: str) -> None:
+    """Among many titles holding 高考, the piece 「生高考志」 (jieba: 生 / 高考 / 志) finds the one holding it."""
+    index = SearchIndex.build(Doc(i, title) for i, title in enumerate(EXAMS))
+    assert top(index, query) == 0
+
+
+def test_the_piece_is_the_window_a_document_holds_that_everyday_language_explains_worst() -> None:
+    texts = [normalize(doc.title) for doc in CATALOG]
+    postings = Postings.build(texts, analyzer="char_wb", ngram_range=(1, 3))
+    window = best_window(terms("有人写过楼梦人物吗"), postings, texts)
+    assert window is not None and window.text == "楼梦人物" and 0 < window.factor <= 1
+    assert best_window(terms("楼梦人物蹿璇弩鳖"), postings, texts) is None  # chance characters are no asking
+    assert best_window(terms("咖啡师资格证"), postings, texts) is None  # a rarer word the catalogue lacks
 
 
 @pytest.mark.parametrize("query", ["你们这有讲潜水艇的吗", "麻烦找找量子纠缠", "谁能讲讲火山爆发？"])

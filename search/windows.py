@@ -1,0 +1,95 @@
+"""The piece of a question copied from the catalogue, found as a window of its characters.
+
+A follower's question is everyday language around a piece of what they seek, and that piece is
+often cut anywhere (「生高考」, 「售均价」), so a word segmenter cuts it apart. Here the query is read as
+everyday language with one window of consecutive characters copied from some document, and the
+window whose copying explains the query best is its piece:
+
+    gain(window) = everyday_surprisal(window) - catalogue IDF of the exact window
+
+is the log-likelihood ratio of "copied from a document" (a document holds it: probability df / N)
+over "said in everyday Chinese" (jieba's unigram model, `search.core.everyday_surprisal`). Asking
+words are likely in everyday language, and windows straddling them and the piece are held by no
+document, so neither can win, whatever the wording. A window no document holds cannot be copied.
+
+The rest of the query must then read as everyday asking (`_reads_as_asking`): fluent, which random
+characters around a chance word (nonsense) are not, with no word rarer than the piece, and not
+held together with it (as the rest of a mistyped fragment is, by the title it comes from).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from search.core import everyday_cut, everyday_surprisal, rarest_gram
+from search.postings import Postings
+
+# A window is 3-8 characters: two characters are one bigram, which a large catalogue holds by chance
+# so often that mistyped fragments turned into a word (「心欲动」 -> 「欲动」) were answered through it.
+SHORTEST_WINDOW, LONGEST_WINDOW = 3, 8
+_HAN_RUN = re.compile(f"[\u4e00-\u9fff]{{{SHORTEST_WINDOW},}}")
+# Chosen on a scratch set of question templates (neither the benchmark's nor the tests'): asking
+# words average 4-6 nats a character, chance runs of characters 9-12 (BENCHMARKS.md).
+FLUENT_REST = 7.5
+# A window that gains this share of the catalogue's largest IDF, log(N + 1), or more, counts fully;
+# less, in proportion (chosen on the same scratch set: at 1.0 common pieces such as 「进中国」 lose).
+GAIN_SCALE = 0.5
+
+
+@dataclass(frozen=True)
+class Window:
+    text: str
+    gain: float  # nats: how much better "copied from a document" explains it than everyday language
+    factor: float  # what a document found through it has its score multiplied by, in (0, 1]
+
+
+def best_window(query_terms: Sequence[str], postings: Postings, texts: Sequence[str]) -> Window | None:
+    """The window of the query's Chinese characters with the highest gain (see the module's
+    docstring), if it is a proper part of the query, gains something, and leaves everyday asking.
+    `texts[position]` is a document's text in matching form."""
+    whole = "".join(query_terms)
+    best: tuple[float, str] | None = None
+    for run in (match.group() for term in query_terms for match in _HAN_RUN.finditer(term)):
+        for start in range(len(run) - SHORTEST_WINDOW + 1):
+            for end in range(start + SHORTEST_WINDOW, min(len(run), start + LONGEST_WINDOW) + 1):
+                text = run[start:end]
+                held = _held_by(text, postings, texts)
+                if not held:
+                    break  # no longer window from this start is held either
+                if text == whole:
+                    continue
+                gain = everyday_surprisal(text) - math.log((postings.documents + 1) / (held + 1))
+                if best is None or gain > best[0]:
+                    best = (gain, text)
+    if best is None or best[0] <= 0:
+        return None
+    gain, text = best
+    if not _reads_as_asking(whole.replace(text, "", 1), text, postings, texts):
+        return None
+    return Window(text, gain, min(1.0, gain / (GAIN_SCALE * math.log(postings.documents + 1))))
+
+
+def _reads_as_asking(rest: str, window: str, postings: Postings, texts: Sequence[str]) -> bool:
+    """Whether what is left around the window reads as everyday asking: fluent (at most
+    `FLUENT_REST` nats a character), with no word more surprising than the window itself (a rarer
+    word left out is content the catalogue lacks), and its most surprising word held by no document
+    that holds the window (else the query is a longer, mistyped piece, which the whole query finds)."""
+    cut = everyday_cut(rest) if rest else []
+    if not cut:
+        return True
+    word, cost = max(cut, key=lambda pair: pair[1])
+    fluent = sum(c for _, c in cut) / len(rest) <= FLUENT_REST and cost <= everyday_surprisal(window)
+    return fluent and (len(word) < 2 or not any(word in texts[position] and window in texts[position]
+                                                for position in postings.holders(rarest_gram(window, postings)).tolist()))
+
+
+def _held_by(text: str, postings: Postings, texts: Sequence[str]) -> int:
+    """How many documents hold `text` exactly: an n-gram's document frequency up to the longest
+    n-gram, beyond that a count over the holders of its rarest n-gram."""
+    rarest = rarest_gram(text, postings)
+    if rarest == text:
+        return postings.document_frequency(rarest)
+    return sum(text in texts[position] for position in postings.holders(rarest).tolist())
