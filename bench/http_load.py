@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from bench.harness import ROOT, Dist, Progress, free_port, machine_jiffies, proc_cpu
 from tests import wire  # WeChat's wire format, shared with the tests: the readiness probe
 
-GUNICORN_ARGS = ["--config", "ops/gunicorn.py", "--workers", "2", "--threads", "8", "--timeout", "10"]  # the Procfile's
+GUNICORN_ARGS = ["--config", "ops/gunicorn.py", "--workers", "2", "--threads", "8", "--timeout", "30"]  # the Procfile's
 # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl, one path shared by every gunicorn of the
 # user: the bench's servers go without it so they never disturb another one (serving is unaffected).
 GUNICORN_EXTRA = ["--no-control-socket"]
@@ -48,7 +48,7 @@ class Gunicorn:
         self.env = {**base, **env, "PYTHONUNBUFFERED": "1"}
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30.0) -> Gunicorn:
+    def start(self, timeout: float = 120.0) -> Gunicorn:
         args = list(GUNICORN_ARGS)
         args[args.index("--workers") + 1] = str(self.workers_count)
         cmd = [sys.executable, "-m", "gunicorn", *args, *GUNICORN_EXTRA,

@@ -56,7 +56,7 @@ def eval_command(args: argparse.Namespace) -> int:
 
 def register(commands: Any) -> None:
     rec = commands.add_parser("recommend", help="print recommendations for followers")
-    rec.add_argument("openids", nargs="+", metavar="OPENID")
+    rec.add_argument("openids", nargs="+", metavar="OPENID", help="followers to recommend for (an unknown one gets the cold-start list)")
     rec.add_argument("-k", type=int, default=3, help="items per follower (default 3)")
     rec.add_argument("--json", action="store_true", help="one JSON object per line, one line per openid")
     rec.set_defaults(func=recommend_command)
