@@ -20,6 +20,7 @@ from handlers.events import robot as default_robot
 from handlers.pipeline import Pipeline
 from handlers.webhook import MAX_BODY, WechatEndpoint
 from jobs.outbox import OutboxWorker
+from jobs.queue import QueuedOutbox, job_queue
 from payments.notify import NotifyEndpoint
 from payments.reconcile import Reconciler
 from ops.logs import new_request_id, request_id, setup_logging
@@ -60,6 +61,7 @@ class Services:
     notify: NotifyEndpoint | None
     content_pages: ContentPages
     pay_pages: PayPages | None
+    queue: Any = None  # the RQ queue pushes and outbox deliveries go through; None: in-process (jobs/queue.py)
 
 
 def build_services(settings: Settings, robot: Any = None) -> Services:
@@ -76,7 +78,9 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     pay = PayGateway(settings.pay, settings.wechat.appid, f"{links.base_url}/pay/notify") if settings.pay.mchid else None
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
-    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay, tasks) if gateway else None
+    queue = job_queue(settings)
+    worker = ((QueuedOutbox(queue, settings.bot.outbox_delay, tasks) if queue is not None
+               else OutboxWorker(gateway, database, settings.bot.outbox_delay, tasks)) if gateway else None)
     if reconciler and worker:
         reconciler.kick = worker.kick
     pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
@@ -88,7 +92,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     return Services(
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
         pay, reconciler, notify, ContentPages(links, visitors, site.dev_jsbridge_url),
-        PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
+        PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None, queue,
     )
 
 
