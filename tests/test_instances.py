@@ -164,3 +164,17 @@ def sandbox_wait(condition, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.2)
     return condition()
+
+
+def test_a_queue_needs_redis_and_a_worker_needs_a_queue(tmp_path, capsys):
+    from cli import main
+    from settings import SettingsError
+
+    settings = make_settings("sqlite", tmp_path, None)
+    with pytest.raises(SettingsError, match="jobs.queue needs store.redis_url"):
+        settings.replace(jobs={"queue": "bot"}).check()
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[wechat]\ntoken = "t"\nappid = "wx1"\n[site]\nsecret_key = "k"\n'
+                      f'[store]\ndatabase_url = "{settings.store.database_url}"\n', encoding="utf-8")
+    assert main(["--config", str(config), "worker", "--burst"]) == 2
+    assert "jobs.queue is empty" in capsys.readouterr().err
