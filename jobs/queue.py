@@ -44,13 +44,29 @@ def worker_services() -> Any:
     return _worker_services
 
 
+class _Worker(SimpleWorker):
+    """Jobs run in this process (the services built once); each logs under the request id of whatever
+    enqueued it (a message, a notification, a clock job)."""
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        kicked_by = job.meta.get("request_id", "-")  # "-": enqueued outside any request
+        if kicked_by == "-":
+            new_request_id(job.func_name.rsplit(".", 1)[-1])
+        else:
+            request_id.set(kicked_by)
+        return super().perform_job(job, queue)
+
+
+def enqueue(queue: Queue, func: Callable, *args: Any) -> Job:
+    return queue.enqueue(func, *args, meta={"request_id": request_id.get()})
+
+
 def work(services: Any, burst: bool = False) -> bool:
-    """Run this process's worker: jobs in-process (SimpleWorker: one database connection per job,
-    the services built once), until stopped, or until the queue is empty with `burst`."""
+    """Run this process's worker until stopped (SIGTERM: after the current job), or with `burst` until
+    the queue is empty."""
     global _worker_services
     _worker_services = services
-    worker = SimpleWorker([services.queue], connection=services.queue.connection)
-    return worker.work(burst=burst, logging_level="WARNING")
+    return _Worker([services.queue], connection=services.queue.connection).work(burst=burst, logging_level="WARNING")
 
 
 class QueuedOutbox:
@@ -60,7 +76,7 @@ class QueuedOutbox:
         self.queue, self.delay, self.tasks = queue, delay, tasks or {}  # tasks: run by the worker's own copy
 
     def kick(self, user_id: int) -> None:
-        self.queue.enqueue(deliver_outbox, user_id, request_id.get(), time.time() + self.delay)
+        enqueue(self.queue, deliver_outbox, user_id, time.time() + self.delay)
 
     def wait_idle(self, timeout: float) -> bool:
         """True once nothing is queued or running (for tests and shutdown)."""
@@ -72,12 +88,11 @@ class QueuedOutbox:
         return True
 
 
-def deliver_outbox(user_id: int, kicked_by: str, due: float) -> int:
+def deliver_outbox(user_id: int, due: float) -> int:
     """The job: the user's due outbox rows (the passive reply goes first: wait until `due`)."""
     from jobs.outbox import deliver_user
 
     services = worker_services()
-    request_id.set(kicked_by or new_request_id("outbox"))
     time.sleep(max(0.0, min(due - time.time(), services.settings.bot.outbox_delay)))
     with services.database.connection_context():
         sent = deliver_user(services.gateway, user_id, services.outbox.tasks)
@@ -91,7 +106,7 @@ def enqueue_ready(queue: Queue) -> int:
 
     users = users_with_ready()
     for user_id in users:
-        queue.enqueue(deliver_outbox, user_id, request_id.get(), 0.0)
+        enqueue(queue, deliver_outbox, user_id, 0.0)
     return len(users)
 
 
@@ -100,7 +115,7 @@ def fan_out(queue: Queue, func: Callable, calls: list[tuple], still: Callable[[]
     """Enqueue `func(*args)` for each of `calls` and wait for all; their results in order (None for a
     job that failed or whose worker died). None when `still()` turned false: the jobs not yet started
     are cancelled. `beat()` runs every second while waiting (the round's sign of life)."""
-    jobs = [queue.enqueue(func, *args) for args in calls]
+    jobs = [enqueue(queue, func, *args) for args in calls]
     ids, last_beat = [job.id for job in jobs], time.monotonic()
     while True:
         statuses = [job.get_status(refresh=True) for job in Job.fetch_many(ids, connection=queue.connection)]

@@ -14,7 +14,7 @@ import requests
 from rq import Worker
 
 from jobs import push_round
-from jobs.queue import job_queue
+from jobs.queue import enqueue, job_queue
 from sandbox.api import SandboxServer
 from sandbox.pay import ManualScheduler
 from sandbox.sender import Sender
@@ -147,7 +147,7 @@ def test_a_round_through_two_workers_sends_each_push_once_and_a_rerun_sends_noth
     run = push_round.run_round(services, clock=lambda: when, progress=False)
     assert (run.eligible, run.sent, run.failed) == (8, 8, 0), workers[0].log_tail()
     assert [len(pushes_to(sandbox, openid)) for openid in openids] == [1] * 8
-    again = [services.queue.enqueue(push_round.push_chunk, run.id, run.day, run.slot, [item])
+    again = [enqueue(services.queue, push_round.push_chunk, run.id, run.day, run.slot, [item])
              for item in [push_round.Planned(u.id, u.openid, articles[0].id, "再来一次", "")
                           for u in User.select().where(User.openid.in_(openids))]]
     assert sandbox_wait(lambda: all(job.get_status(refresh=True) == "finished" for job in again))
