@@ -7,6 +7,7 @@ push, and the round's jobs run again (as after a worker died) send nothing more.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
@@ -69,7 +70,7 @@ def instances(shared, tmp_path):
 def workers(shared, tmp_path):
     started = [BotProcess(shared, ["worker"], tmp_path / f"worker{n}.log").start() for n in range(2)]
     queue = job_queue(shared)
-    assert sandbox_wait(lambda: Worker.count(queue=queue) == 2, 120), started[0].log_tail()  # both booted
+    assert eventually(lambda: Worker.count(queue=queue) == 2, 120), started[0].log_tail()  # both booted
     yield started
     for worker in started:
         worker.stop()
@@ -130,7 +131,7 @@ def test_a_notification_to_both_instances_fulfils_once_and_unlocks_once(shared, 
     assert [a.status_code for a in answers] == [204] * 8
     assert Order.get_by_id(order.id).state == "paid"
     assert Purchase.select().where(Purchase.order == order.id).count() == 1
-    assert sandbox_wait(lambda: any((m["content"] or "").startswith("✅") for m in sandbox.sent("o_buyer")))
+    assert eventually(lambda: any((m["content"] or "").startswith("✅") for m in sandbox.sent("o_buyer")))
     unlocks = [m for m in sandbox.sent("o_buyer") if (m["content"] or "").startswith("✅")]
     assert len(unlocks) == 1
 
@@ -150,14 +151,13 @@ def test_a_round_through_two_workers_sends_each_push_once_and_a_rerun_sends_noth
     again = [enqueue(services.queue, push_round.push_chunk, run.id, run.day, run.slot, [item])
              for item in [push_round.Planned(u.id, u.openid, articles[0].id, "再来一次", "")
                           for u in User.select().where(User.openid.in_(openids))]]
-    assert sandbox_wait(lambda: all(job.get_status(refresh=True) == "finished" for job in again))
+    assert eventually(lambda: all(job.get_status(refresh=True) == "finished" for job in again))
     assert [job.return_value() for job in again] == [["done"]] * 8  # the claim rows hold
     assert [len(pushes_to(sandbox, openid)) for openid in openids] == [1] * 8
 
 
-def sandbox_wait(condition, timeout: float = 60.0) -> bool:
-    import time
-
+def eventually(condition, timeout: float = 60.0) -> bool:
+    """True once `condition()` holds (polled), False if it never did within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
