@@ -22,6 +22,7 @@ from handlers.webhook import MAX_BODY, WechatEndpoint
 from dialogs.admin_push import PUSH_TASK
 from jobs.admin_tasks import admin_tasks, push_task
 from jobs.outbox import OutboxWorker
+from jobs.queue import QueuedOutbox, job_queue
 from payments.notify import NotifyEndpoint
 from payments.reconcile import Reconciler
 from payments.refunds import Refunds
@@ -66,6 +67,7 @@ class Services:
     pay_pages: PayPages | None
     refunds: Refunds | None = None  # None without a merchant id
     admin_pages: AdminPages | None = None
+    queue: Any = None  # the RQ queue pushes and outbox deliveries go through; None: in-process (jobs/queue.py)
 
 
 def build_services(settings: Settings, robot: Any = None) -> Services:
@@ -83,8 +85,10 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
     reconciler = Reconciler(database, pay, links, settings.pay.mchid, settings.wechat.appid) if pay else None
     tasks = {CHECK_ORDERS: lambda row: reconciler.check_user(row.user)} if reconciler else {}
     refunds = Refunds(database, pay) if pay else None
-    worker = OutboxWorker(gateway, database, settings.bot.outbox_delay, admin_tasks(gateway, tasks, refunds)) \
-        if gateway else None
+    queue = job_queue(settings)
+    tasks = admin_tasks(gateway, tasks, refunds) if gateway else tasks
+    worker = ((QueuedOutbox(queue, settings.bot.outbox_delay, tasks) if queue is not None
+               else OutboxWorker(gateway, database, settings.bot.outbox_delay, tasks)) if gateway else None)
     if reconciler and worker:
         reconciler.kick = refunds.kick = worker.kick
     pipeline = Pipeline(robot=robot or default_robot, router=dialogs.build_router(settings.bot.strict_states),
@@ -97,7 +101,7 @@ def build_services(settings: Settings, robot: Any = None) -> Services:
         settings, database, state, metrics, pipeline, WechatEndpoint(settings, pipeline, metrics), gateway, worker,
         pay, reconciler, notify, ContentPages(links, visitors, site.dev_jsbridge_url),
         PayPages(links, visitors, pay, reconciler, site.dev_jsbridge_url) if pay and gateway else None,
-        refunds, AdminPages(links, visitors, settings.admin.openids) if gateway else None,
+        refunds, AdminPages(links, visitors, settings.admin.openids) if gateway else None, queue,
     )
     if worker is not None:  # 推送 runs a whole round, which needs every service
         worker.tasks[PUSH_TASK] = push_task(services)

@@ -149,6 +149,15 @@ class MenuSettings:
 
 
 @dataclass(frozen=True)
+class JobsSettings:
+    """Where pushes and outbox deliveries run: "" in the process that asks (the clock, the web worker's
+    outbox thread); a queue name: RQ on store.redis_url, run by `bot.py worker` processes (jobs/queue.py)."""
+
+    queue: str = ""
+    chunk: int = 50  # pushes per queued job of a round
+
+
+@dataclass(frozen=True)
 class Settings:
     wechat: WechatSettings = field(default_factory=WechatSettings)
     pay: PaySettings = field(default_factory=PaySettings)
@@ -159,6 +168,7 @@ class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
     recommend: RecommendSettings = field(default_factory=RecommendSettings)
+    jobs: JobsSettings = field(default_factory=JobsSettings)
 
     def replace(self, **sections: Mapping[str, Any]) -> Settings:
         """A copy with some keys changed, e.g. `s.replace(store={"redis_url": ""})`."""
@@ -191,6 +201,10 @@ class Settings:
         if self.recommend.half_life_days <= 0:
             raise SettingsError("recommend.half_life_days must be positive")
         _check_push(self)
+        if self.jobs.queue and not self.store.redis_url:
+            raise SettingsError("jobs.queue needs store.redis_url (RQ keeps its queue in Redis)")
+        if self.jobs.chunk < 1:
+            raise SettingsError("jobs.chunk must be at least 1")
         return self
 
 

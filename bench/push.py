@@ -71,6 +71,21 @@ def seed(followers: int, articles: int, sandbox, database) -> list[int]:
     return [user_id for (user_id,) in User.select(User.id).order_by(User.id).tuples()]
 
 
+def sandboxed(pg_url: str, tmpdir: Path):
+    """A fresh PostgreSQL + Redis backend, the sandbox, and settings on both (pushes unthrottled)."""
+    from sandbox.api import SandboxServer
+    from settings import Settings, generate_aes_key
+
+    backend = prepare_backend("postgres", pg_url, "redis://127.0.0.1:6379/13", tmpdir)
+    wechat = {"token": "bench", "appid": f"wx{uuid.uuid4().hex[:16]}", "appsecret": "bench-secret",
+              "encoding_aes_key": generate_aes_key()}
+    sandbox = SandboxServer(wechat["appid"], wechat["appsecret"], wechat["token"], wechat["encoding_aes_key"]).start()
+    return sandbox, Settings().replace(
+        wechat={**wechat, "api_base_url": sandbox.url}, site={"secret_key": "bench"},
+        store={"database_url": backend.database_url, "redis_url": backend.redis_url},
+        push={"quiet_start": 0, "quiet_end": 0, "daily_cap": 100, "rate": 1e9})
+
+
 def send_loop(services, plan, rate: float) -> int:
     """The round's send loop (jobs.push_round.run_round without its PushRun): the pushes sent."""
     from jobs import push_round
@@ -101,20 +116,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot import build_services
     from jobs import push_round
-    from sandbox.api import SandboxServer
-    from settings import Settings, generate_aes_key
     from store import pushes
     from store.models import utcnow
     from store.recommend import fit, recommendations
 
-    backend = prepare_backend("postgres", args.pg_url, "redis://127.0.0.1:6379/13", Path(tempfile.mkdtemp()))
-    wechat = {"token": "bench", "appid": f"wx{uuid.uuid4().hex[:16]}", "appsecret": "bench-secret",
-              "encoding_aes_key": generate_aes_key()}
-    sandbox = SandboxServer(wechat["appid"], wechat["appsecret"], wechat["token"], wechat["encoding_aes_key"]).start()
-    settings = Settings().replace(
-        wechat={**wechat, "api_base_url": sandbox.url}, site={"secret_key": "bench"},
-        store={"database_url": backend.database_url, "redis_url": backend.redis_url},
-        push={"quiet_start": 0, "quiet_end": 0, "daily_cap": 100, "rate": 1e9})
+    sandbox, settings = sandboxed(args.pg_url, Path(tempfile.mkdtemp()))
     services = build_services(settings)
     with services.database.connection_context():
         ids = seed(args.followers, args.articles, sandbox, services.database)

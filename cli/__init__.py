@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import catalog, chat, push, recommend, run
+from cli import catalog, chat, push, recommend, run, worker
 from ops.logs import setup_logging
 from settings import SettingsError
 
-MODULES = [run, catalog, chat, push, recommend]
+MODULES = [run, catalog, chat, push, recommend, worker]
 VERSION = "0.1.0"  # the product's version: `python bot.py --version`
 
 

@@ -1,1 +1,2 @@
-"""Scheduled work, run by the one `clock` process (never one scheduler per web worker)."""
+"""Scheduled work: the one leading `clock` process runs it, or (with `jobs.queue` set) enqueues it for
+`bot.py worker` processes (jobs/queue.py); never one scheduler per web worker."""

@@ -17,6 +17,7 @@ from jobs import broadcast, push_round
 from jobs.housekeeping import prune_processed_messages, requeue_stuck_outbox
 from jobs.leader import Leader, leader_for
 from jobs.outbox import deliver_ready
+from jobs.queue import enqueue_ready
 from jobs.recommend import refit_when_due
 from ops.logs import new_request_id
 from settings import cron_trigger
@@ -68,8 +69,9 @@ def build_scheduler(services: Any, leader: Leader | None = None) -> BlockingSche
     if services.refunds is not None:  # refunds asked for by 退款 whose notification has not come
         add(_job(services.database, services.refunds.check_pending), "interval", minutes=1, id="check_refunds")
     if services.gateway is not None:
-        add(_job(services.database, deliver_ready, services.gateway, services.outbox.tasks), "interval", seconds=10,
-            id="deliver_outbox")
+        sweep = ((enqueue_ready, services.queue) if services.queue is not None  # workers send, the clock enqueues
+                 else (deliver_ready, services.gateway, services.outbox.tasks))
+        add(_job(services.database, *sweep), "interval", seconds=10, id="deliver_outbox")
         # keep the shared access_token fresh here, so web workers only ever read it
         add(_job(services.database, services.gateway.access_token), "interval", minutes=5,
             id="refresh_access_token")

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from gateways import rules
 from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError
-from jobs import customer_service
+from jobs import customer_service, queue
 from jobs.leader import holder_name
 from settings import PushSettings
 from store import ledger, pushes
@@ -176,7 +176,10 @@ def run_round(services: Any, *, limit: int | None = None, slot: int | None = Non
     run = pushes.start_run(PushRun.PERSONAL, local.date(), slot, HOLDER, resumed_from)  # resumable from here
     planned = plan(push, clock(), slot, limit, progress)
     run.eligible = planned.eligible
-    skipped, limiter, saved = Counter(planned.skipped), RateLimit(push.rate), time.monotonic()
+    skipped = Counter(planned.skipped)
+    if services.queue is not None:
+        return _run_queued(services, run, planned, skipped, still)
+    limiter, saved = RateLimit(push.rate), time.monotonic()
     for n, item in enumerate(tqdm(planned.pushes, disable=not progress, unit="push", desc="pushing")):
         if not still():
             log.warning("leader lock lost: the round stops here", extra={"run": run.id, "left": len(planned.pushes) - n})
@@ -191,6 +194,38 @@ def run_round(services: Any, *, limit: int | None = None, slot: int | None = Non
     log.info("push round finished", extra={"run": run.id, "sent": run.sent, "failed": run.failed,
                                            "ledger_errors": run.ledger_errors, "skipped": dict(skipped)})
     return run
+
+
+def _run_queued(services: Any, run: PushRun, planned: Plan, skipped: Counter, still: Callable[[], bool]) -> PushRun:
+    """The sends as RQ jobs of `jobs.chunk` pushes each; the clock waits, beating, and counts."""
+    size = services.settings.jobs.chunk
+    calls = [(run.id, planned.day, planned.slot, planned.pushes[i:i + size])
+             for i in range(0, len(planned.pushes), size)]
+    results = queue.fan_out(services.queue, push_chunk, calls, still, lambda: pushes.save_progress(run, skipped))
+    if results is None:
+        log.warning("leader lock lost: the queued round stops here", extra={"run": run.id})
+        pushes.save_progress(run, skipped)
+        return run
+    for (*_, items), outcomes in zip(calls, results):
+        for outcome in outcomes if outcomes is not None else ["job_failed"] * len(items):
+            _count(run, skipped, outcome)
+    pushes.finish_run(run, skipped)
+    log.info("push round finished", extra={"run": run.id, "sent": run.sent, "failed": run.failed,
+                                           "jobs": len(calls), "skipped": dict(skipped)})
+    return run
+
+
+def push_chunk(run_id: int, day: dt.date, slot: int, items: list[Planned]) -> list[str]:
+    """The queued job: deliver some of a round's pushes (claim rows make a re-run send nothing twice)."""
+    services = queue.worker_services()
+    limiter = queue.SharedRate(services.queue.connection, f"{services.queue.name}:push_rate",
+                               services.settings.push.rate)
+    outcomes = []
+    with services.database.connection_context():
+        for item in items:
+            limiter.wait()
+            outcomes.append(deliver(services, item, day, slot, run_id, utcnow))
+    return outcomes
 
 
 def _count(run: PushRun, skipped: Counter, outcome: str) -> None:
