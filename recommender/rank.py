@@ -84,7 +84,8 @@ def batch(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_m
 
     def one(start: int) -> list[list[Recommendation]]:
         if not hasattr(scratch, "out"):
-            scratch.out = np.empty((chunk, len(model)), dtype=np.result_type(weights.dtype, model.content.dtype))
+            rows = min(chunk, weights.shape[0])
+            scratch.out = np.empty((rows, len(model)), dtype=np.result_type(weights.dtype, model.content.dtype))
         stop = start + chunk
         return rank(model, weights[start:stop], excluded[start:stop], eligible, k, scratch.out)
 
