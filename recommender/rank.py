@@ -10,7 +10,7 @@ it pulls that item's neighbours down). Co-reading similarities are already shrun
 co-reading is noise the content ranking stands. Dividing by the follower's best personal score puts every
 list on one scale, so popularity is a tie-break for a follower with a history and the whole ranking for
 one without (cold start); freshness only fills a list nothing else ranks. Everything is dense per chunk
-(CHUNK x items float32), so memory is bounded whatever the audience.
+(CHUNK x items float32, one block per worker of `batch`), so memory is bounded whatever the audience.
 """
 
 from __future__ import annotations
