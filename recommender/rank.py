@@ -64,9 +64,11 @@ def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_ma
     picks = _mmr(model.embedding, candidates, relevance, min(k, candidates.shape[1]))
     users, slots = np.nonzero(picks >= 0)
     items = picks[users, slots]
+    lists: list[list[Recommendation]] = [[] for _ in range(weights.shape[0])]
+    if items.size == 0:
+        return lists
     personal = np.stack([np.asarray(content[users, items]).ravel(), np.asarray(co[users, items]).ravel()])
     personal /= scale[users, 0]
-    lists: list[list[Recommendation]] = [[] for _ in range(weights.shape[0])]
     for user, recommendation in zip(users.tolist(),
                                     _explain(model, weights[users], items, personal, total[users, items])):
         lists[user].append(recommendation)

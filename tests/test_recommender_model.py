@@ -114,3 +114,8 @@ def test_candidates_are_the_best_of_the_whole_row():
         assert best[row, :len(expected)].tolist() == expected.tolist()
         assert relevance[row, :len(expected)].tolist() == scores[expected].tolist()
         assert np.isneginf(relevance[row, len(expected):]).all()
+
+
+def test_nothing_left_to_recommend_is_an_empty_list():
+    rows = [(1, a, "view", NOW) for a in range(1, len(ITEMS) + 1)]  # read everything
+    assert lists(model_for(rows), rows, [1]) == [[]]
