@@ -10,12 +10,15 @@ it pulls that item's neighbours down). Co-reading similarities are already shrun
 co-reading is noise the content ranking stands. Dividing by the follower's best personal score puts every
 list on one scale, so popularity is a tie-break for a follower with a history and the whole ranking for
 one without (cold start); freshness only fills a list nothing else ranks. Everything is dense per chunk
-(CHUNK x items float32), so memory is bounded whatever the audience.
+(CHUNK x items float32, one block per worker of `batch`), so memory is bounded whatever the audience.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from scipy import sparse
@@ -31,16 +34,24 @@ CANDIDATES = 3  # MMR chooses k items among the CANDIDATES * k best
 DIVERSITY = 0.5  # MMR: 0 = pure relevance, 1 = pure novelty (0.5 cost 0.001 of class precision, 0.3: 0)
 NEAR_COPY = 0.4  # MMR counts only the part of a similarity above this: near-copies, not one subject
 CHUNK = 512
+WORKERS = 2  # chunks scored at once: the machine's cores
+BLOCK = 32  # columns per block in the candidates' lower bound (recommender.rank._candidates)
 
 
 def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_matrix, eligible: np.ndarray,
-         k: int) -> list[list[Recommendation]]:
-    """Top k per follower row: never an excluded or ineligible item, diversified, each with its reason."""
+         k: int, out: np.ndarray | None = None) -> list[list[Recommendation]]:
+    """Top k per follower row: never an excluded or ineligible item, diversified, each with its reason.
+
+    `out`: scratch space for the dense scores (at least rows x items, the products' dtype), reused by `batch`
+    so each chunk does not fault in fresh pages."""
     if len(model) == 0 or k <= 0:
         return [[] for _ in range(weights.shape[0])]
-    content = (weights @ model.content).toarray()
-    co = model.meta["co_weight"] * (weights @ model.co).toarray()
-    total = content + co
+    content = weights @ model.content
+    co = weights @ model.co
+    co.data *= model.meta["co_weight"]
+    height = weights.shape[0]
+    total = content.toarray(out=None if out is None else out[:height])
+    total[np.repeat(np.arange(height), np.diff(co.indptr)), co.indices] += co.data
     if not eligible.all():
         total[:, ~eligible] = -np.inf
     rows, cols = excluded.nonzero()
@@ -49,33 +60,84 @@ def rank(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_ma
     scale[scale <= 0] = 1.0
     total /= scale
     total += POPULAR_WEIGHT * model.popularity + FRESH_WEIGHT * model.freshness
-    total[total <= 0] = -np.inf
     candidates, relevance = _candidates(total, min(CANDIDATES * k, len(model)))
     picks = _mmr(model.embedding, candidates, relevance, min(k, candidates.shape[1]))
     users, slots = np.nonzero(picks >= 0)
     items = picks[users, slots]
-    personal = np.stack([content[users, items], co[users, items]]) / scale[users, 0]
     lists: list[list[Recommendation]] = [[] for _ in range(weights.shape[0])]
-    for user, recommendation in zip(users, _explain(model, weights[users], items, personal, total[users, items])):
+    if items.size == 0:
+        return lists
+    personal = np.stack([np.asarray(content[users, items]).ravel(), np.asarray(co[users, items]).ravel()])
+    personal /= scale[users, 0]
+    for user, recommendation in zip(users.tolist(),
+                                    _explain(model, weights[users], items, personal, total[users, items])):
         lists[user].append(recommendation)
     return lists
 
 
 def batch(model: FittedModel, weights: sparse.csr_matrix, excluded: sparse.csr_matrix, eligible: np.ndarray,
-          k: int, chunk: int = CHUNK, progress: bool = False) -> Iterator[list[Recommendation]]:
-    """`rank` over every row, CHUNK rows at a time."""
-    for start in tqdm(range(0, weights.shape[0], chunk), disable=not progress, unit="chunk", desc="scoring"):
+          k: int, chunk: int = CHUNK, progress: bool = False, workers: int = WORKERS) -> Iterator[list[Recommendation]]:
+    """`rank` over every row, CHUNK rows at a time, `workers` chunks at once (numpy and scipy release the GIL
+    in the heavy parts), yielded in row order; at most 2 x workers chunks are in memory."""
+    starts = range(0, weights.shape[0], chunk)
+    bar = tqdm(total=len(starts), disable=not progress, unit="chunk", desc="scoring")
+
+    scratch = threading.local()  # one dense score block per worker thread
+
+    def one(start: int) -> list[list[Recommendation]]:
+        if not hasattr(scratch, "out"):
+            rows = min(chunk, weights.shape[0])
+            scratch.out = np.empty((rows, len(model)), dtype=np.result_type(weights.dtype, model.content.dtype))
         stop = start + chunk
-        yield from rank(model, weights[start:stop], excluded[start:stop], eligible, k)
+        return rank(model, weights[start:stop], excluded[start:stop], eligible, k, scratch.out)
+
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        pending: deque[Future] = deque()
+        for start in starts:
+            pending.append(pool.submit(one, start))
+            if len(pending) > 2 * workers:
+                yield from _done(pending.popleft(), bar)
+        while pending:
+            yield from _done(pending.popleft(), bar)
+    bar.close()
+
+
+def _done(future: Future, bar: tqdm) -> list[list[Recommendation]]:
+    lists = future.result()
+    bar.update()
+    return lists
 
 
 def _candidates(total: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """The m best columns per row, best first (ties by column: deterministic), and their scores."""
-    width = total.shape[1]
-    best = np.sort(np.argpartition(total, width - m, axis=1)[:, width - m:], axis=1)
-    scores = np.take_along_axis(total, best, axis=1)
-    order = np.argsort(-scores, axis=1, kind="stable")
-    return np.take_along_axis(best, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    """The m best positive columns per row, best first (ties: the lower column first), and their scores; a row
+    with fewer than m positive scores is padded with -inf.
+
+    No selection over the whole row: the m-th largest of a row's block maxima (BLOCK columns a block) is a
+    lower bound of its m-th largest score (m blocks hold m scores at least that high), so only the few scores
+    at or above it are sorted.
+    """
+    height, width = total.shape
+    maxima = np.maximum.reduceat(total, np.arange(0, width, BLOCK), axis=1)
+    blocks = maxima.shape[1]
+    bound = np.partition(maxima, blocks - m, axis=1)[:, blocks - m] if blocks > m else np.zeros(height, total.dtype)
+    bound = np.maximum(bound, np.finfo(total.dtype).smallest_subnormal)  # and positive
+    rows, blocks_at = np.nonzero(maxima >= bound[:, None])  # only these blocks hold scores above the bound
+    rows = np.repeat(rows, BLOCK)
+    cols = (blocks_at[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    inside = cols < width
+    rows, cols = rows[inside], cols[inside]
+    scores = total[rows, cols]
+    above = scores >= bound[rows]
+    rows, cols, scores = rows[above], cols[above], scores[above]
+    order = np.lexsort((cols, -scores, rows))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    place = np.arange(rows.size) - np.searchsorted(rows, rows)
+    kept = place < m
+    best = np.zeros((height, m), dtype=np.int64)
+    relevance = np.full((height, m), -np.inf, dtype=total.dtype)
+    best[rows[kept], place[kept]] = cols[kept]
+    relevance[rows[kept], place[kept]] = scores[kept]
+    return best, relevance
 
 
 def _mmr(vectors: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, k: int) -> np.ndarray:
@@ -112,12 +174,30 @@ def _explain(model: FittedModel, weights: sparse.csr_matrix, items: np.ndarray, 
     if co_read.size:
         unshared = np.asarray(model.support[sources[co_read], items[co_read]]).ravel() == 0
         causes[co_read[unshared]] = SIMILAR_READERS
-    return [Recommendation(int(model.item_ids[item]), model.titles[item], round(float(score), 4),
-                           reason(int(cause), model.titles[source] if source >= 0 else ""))
-            for item, cause, source, score in zip(items, causes, sources, scores)]
+    titles = model.titles
+    return [Recommendation(article, titles[item], round(score, 4), reason(cause, titles[source] if source >= 0 else ""))
+            for article, item, cause, source, score in zip(model.item_ids[items].tolist(), items.tolist(),
+                                                           causes.tolist(), sources.tolist(),
+                                                           scores.astype(np.float64).tolist())]
 
 
 def _source(weights: sparse.csr_matrix, neighbours: sparse.csr_matrix) -> np.ndarray:
-    """Per pair: the touched item that contributed most (the 《X》 a reason names)."""
+    """Per pair: the touched item that contributed most (the 《X》 a reason names): scipy's row argmax, the
+    first largest entry, vectorised for rows whose largest entry is positive (scipy's own loop for the rest,
+    where an implicit zero may win)."""
     contribution = sparse.csr_matrix(weights.multiply(neighbours))
-    return np.asarray(contribution.argmax(axis=1)).ravel()
+    contribution.sum_duplicates()
+    lengths = np.diff(contribution.indptr)
+    filled = np.flatnonzero(lengths)
+    largest = np.zeros(len(lengths), dtype=contribution.dtype)
+    if filled.size:
+        largest[filled] = np.maximum.reduceat(contribution.data, contribution.indptr[filled])
+    row_of = np.repeat(np.arange(len(lengths)), lengths)
+    hits = np.flatnonzero(contribution.data == largest[row_of])
+    rows, first = np.unique(row_of[hits], return_index=True)
+    sources = np.zeros(len(lengths), dtype=np.int64)
+    sources[rows] = contribution.indices[hits[first]]
+    rest = np.flatnonzero((largest <= 0) & (lengths < contribution.shape[1]))
+    if rest.size:
+        sources[rest] = np.asarray(contribution[rest].argmax(axis=1)).ravel()
+    return sources

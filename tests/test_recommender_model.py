@@ -80,3 +80,42 @@ def test_a_collaborative_reason_names_a_pair_someone_read(collaborative):
         if item.reason.startswith("读过《"):
             source = next(i.id for i in ITEMS if f"《{i.title}》" in item.reason)
             assert model.support[INDEX[source], INDEX[item.article_id]] > 0
+
+
+def test_the_batch_on_two_threads_equals_the_per_follower_path():
+    """A catalog wide enough for the candidates' block bound (recommender.rank._candidates) to prune."""
+    rng = np.random.default_rng(3)
+    words = ["基金", "定投", "摄影", "构图", "Python", "装饰器", "咖啡", "烘焙", "跑步", "减脂", "诗词", "宋词"]
+    items = [Item(n + 1, "".join(rng.choice(words, 3)) + f"第{n}讲") for n in range(300)]
+    index = {item.id: n for n, item in enumerate(items)}
+    rows = [(u, int(a), "dislike" if rng.random() < 0.1 else "view", NOW)
+            for u in range(1, 41) for a in rng.choice(np.arange(1, 301), 8, replace=False)]
+    users = list(range(0, 41))  # follower 0 has no history: the cold-start list
+    matrix = weight_matrix(users, index, rows, WEIGHTS, NOW)
+    model = fit_model(items, matrix, freshness_of(range(len(items))))
+    skip = pair_matrix(users, index, [(u, a) for u, a, _, _ in rows])
+    eligible = np.arange(len(items)) % 17 != 0
+    alone = [rank(model, matrix[u:u + 1], skip[u:u + 1], eligible, 5)[0] for u in range(len(users))]
+    assert list(batch(model, matrix, skip, eligible, 5, chunk=7, workers=2)) == alone
+    assert all(len(recs) == 5 for recs in alone)
+
+
+def test_candidates_are_the_best_of_the_whole_row():
+    from recommender.rank import BLOCK, _candidates
+
+    rng = np.random.default_rng(5)
+    total = np.round(rng.random((20, 10 * BLOCK + 7)), 2).astype(np.float32)  # ties, a ragged last block
+    total[rng.random(total.shape) < 0.3] = -np.inf
+    total[3, 5:] = -np.inf  # a row with fewer positive scores than asked for
+    best, relevance = _candidates(total, 12)
+    for row, scores in enumerate(total):
+        positive = np.flatnonzero(scores > 0)
+        expected = positive[np.lexsort((positive, -scores[positive]))][:12]
+        assert best[row, :len(expected)].tolist() == expected.tolist()
+        assert relevance[row, :len(expected)].tolist() == scores[expected].tolist()
+        assert np.isneginf(relevance[row, len(expected):]).all()
+
+
+def test_nothing_left_to_recommend_is_an_empty_list():
+    rows = [(1, a, "view", NOW) for a in range(1, len(ITEMS) + 1)]  # read everything
+    assert lists(model_for(rows), rows, [1]) == [[]]
