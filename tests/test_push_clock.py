@@ -157,8 +157,9 @@ def test_the_leader_killed_mid_round_the_other_clock_finishes_it(world, tmp_path
     with database.connection_context():
         claimed_unsent = PushSend.select().where(PushSend.state == PushSend.CLAIMED).count()
         assert done.resumed_from == running.id and done.sent > 0
-    assert len(counts) + claimed_unsent == 60  # at most the send in flight at the kill is lost
+    # the send in flight at the kill stays claimed, whether or not WeChat had received it: at most one lost
     assert claimed_unsent <= 1
+    assert 60 - claimed_unsent <= len(counts) <= 60
 
 
 def test_the_command_line_dry_run_limit_and_status(world, tmp_path):
