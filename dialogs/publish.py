@@ -103,15 +103,19 @@ def price(turn: Turn) -> Result:
 
 
 def _ask_preview(turn: Turn) -> Result:
-    count = len(paragraphs(turn.data["body"]))
-    return Text(s.ASK_PREVIEW.format(count=count)), PREVIEW
+    return Text(_preview_help(s.ASK_PREVIEW, len(paragraphs(turn.data["body"])))), PREVIEW
+
+
+def _preview_help(template: str, count: int) -> str:
+    """A body of one paragraph has no preview point short of the whole text: say what can be done."""
+    return s.ONE_PARAGRAPH_PREVIEW if count == 1 else template.format(count=count)
 
 
 def preview_point(turn: Turn) -> Result:
     texts = paragraphs(turn.data["body"])
     free = _free_paragraphs(turn.text.strip(), texts)
     if free is None:
-        return Text(s.BAD_PREVIEW.format(count=len(texts))), STAY
+        return Text(_preview_help(s.BAD_PREVIEW, len(texts))), STAY
     turn.data["body"] = mark_preview(turn.data["body"], free)
     return _review(turn)
 

@@ -163,6 +163,16 @@ def test_publish_free_article_skips_the_preview_and_rejects_bad_answers(app, adm
     assert in_db(app, lambda: Article.get(Article.title == "免费小贴士").price) == 0
 
 
+def test_a_one_paragraph_paid_body_is_told_why_only_0_percent_fits(app, admin):
+    admin.says("发布")
+    admin.says("一段话的文章")
+    admin.says("只有这一段正文，没有空行把它分开。")
+    admin.says("完成")
+    assert "只有 1 段" in admin.says("2.5")
+    assert "只有 1 段" in admin.says("30%")
+    assert "关注者将看到" in admin.says("0%")
+
+
 def test_edit_a_title_and_the_preview_point(app, admin, demo_catalog):
     gd = article(app, GD)
     assert "要修改" in admin.says(f"编辑 {gd.id}")
