@@ -17,7 +17,6 @@ import os
 import platform
 import pstats
 import re
-import socket
 import sqlite3
 import sys
 import time
@@ -26,6 +25,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from ops.ports import free_port  # noqa: F401  (the benches take it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("inprocess", "http", "profile")
@@ -159,12 +160,6 @@ def option_list(parser: argparse.ArgumentParser, text: str, allowed: Sequence[st
 
 
 # ---------------------------------------------------------------- backends
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

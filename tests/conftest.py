@@ -8,7 +8,6 @@ BOT_TEST_REDIS_URL.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import threading
 import time
@@ -24,18 +23,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ops.ports import free_port  # noqa: E402
 from settings import Settings, generate_aes_key  # noqa: E402
 
 # each test run gets its own database (suffixed with the process id), so that runs never share tables
 PG_URL = os.environ.get("BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bot_test") + f"_{os.getpid()}"
 REDIS_URL = os.environ.get("BOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BACKENDS = ["sqlite", "postgres"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
