@@ -8,10 +8,12 @@
   Candidates: content alone, co-reading alone, implicit's ALS (r = u.v, and as item neighbours), the hybrids.
 - class protocol among noise: the class followers among 4x as many readers of random titles.
 - sparse co-reading protocol: 20 followers per group, 5 reads in the group and 5 anywhere.
+- reasons: on the class protocol, how often 「因为你读过《X》」 names an X of the item's own class, with each
+  item's reason floor (recommender.content.reason_floors) and without it, in the same run.
 - batch: N followers x the catalog grown to M items, ~20 synthetic interactions each: wall time and peak
   memory of everyone's top 10 through recommender.rank.batch, against a per-follower loop in the same run.
 
-    .venv/bin/python bench/recommender.py [--part class,noise,coread,sparse,batch] [--followers 1000] [--seed 7]
+    .venv/bin/python bench/recommender.py [--part class,noise,coread,sparse,reasons,batch] [--followers 1000] [--seed 7]
         [--batch-followers 100000] [--batch-items 20000] [--analyzers char,jieba]
 """
 
@@ -46,7 +48,7 @@ from recommender.types import Item  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "thucnews"
 K = 10
-PARTS = ("class", "noise", "coread", "sparse", "batch")
+PARTS = ("class", "noise", "coread", "sparse", "reasons", "batch")
 
 
 def load_titles(data: Path) -> tuple[list[str], np.ndarray]:
@@ -177,6 +179,37 @@ def print_table(title: str, rows: list[tuple[str, float, float]]) -> None:
         print(f"| {label} | {value:.3f} | {cover:.1%} |")
 
 
+def reasons_part(titles: list[str], labels: np.ndarray, followers: int, seed: int) -> None:
+    """The class protocol's hybrid lists, their content reasons judged by class, floor on and off."""
+    history, truth = class_readers(labels, followers, 5, random.Random(seed))
+    w = weights_of(history, len(titles))
+    model = fit_model([Item(n, title) for n, title in enumerate(titles)], w, progress=True)
+    first = {title: n for n, title in reversed(list(enumerate(titles)))}
+    print(f"\n#### Reasons on the class protocol: {followers} followers, top {K} each\n")
+    print("| reason floor | items with 「因为你读过《X》」 | X in the item's class | in-class items named so "
+          "| other reasons |\n|---|--:|--:|--:|---|")
+    for label, floors in (("on (the product)", model.content_floor),
+                          ("off (any similarity)", np.zeros_like(model.content_floor))):
+        lists = batch(dataclasses.replace(model, content_floor=floors), w, w > 0, np.ones(len(titles), bool), K)
+        named = right = in_class = in_class_named = 0
+        others: dict[str, int] = {}
+        for recs, want in zip(lists, truth):
+            for rec in recs:
+                source = rec.reason.removeprefix("因为你读过《").removesuffix("》")
+                content = source != rec.reason
+                in_class += rec.article_id in want
+                if content:
+                    named += 1
+                    right += labels[first[source]] == labels[rec.article_id]
+                    in_class_named += rec.article_id in want
+                else:
+                    others[rec.reason] = others.get(rec.reason, 0) + 1
+        total = K * followers
+        rest = ", ".join(f"{why} {count / total:.1%}" for why, count in sorted(others.items(), key=lambda x: -x[1]))
+        print(f"| {label} | {named / total:.1%} | {right / max(named, 1):.1%} | "
+              f"{in_class_named / max(in_class, 1):.1%} | {rest} |")
+
+
 def noisy_class_readers(labels: np.ndarray, followers: int, background: int, rng: random.Random) -> tuple[list, list]:
     """Class followers as in the class protocol, among `background` readers of 5 random titles each."""
     history, truth = class_readers(labels, followers, 5, rng)
@@ -292,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                             f"{followers} followers, {reads} reads each from the group's 50 titles (5 of every "
                             f"class) + {noise} anywhere", protocol(part, titles, history, truth, analyzer,
                                                                    args.seed, full))
+    if "reasons" in parts:
+        reasons_part(titles, labels, args.followers, args.seed)
     if "batch" in parts:
         batch_part(titles, args.batch_followers, args.batch_items, args.seed)
     return 0

@@ -25,6 +25,8 @@ BODY_CHARS = 3000  # enough of a long body to know its subject
 TOPIC_DIMS = 256  # LSA dimensions of the topic similarity
 LEXICAL = 0.7  # share of the TF-IDF cosine in the content similarity (0.5: 0.865, 0.7: 0.891, 1.0: 0.871)
 SKETCH_DIMS = 128  # dense item vectors for diversification only
+FLOOR_SHARE = 0.25  # reason floor: this share of the way from an item's median similarity to its best
+FLOOR_SAMPLE = 2000  # columns a floor is estimated from
 
 
 def item_text(item: Item) -> str:
@@ -58,19 +60,37 @@ def fit_vectors(items: Sequence[Item], analyzer: str = "char") -> tuple[sparse.c
 
 
 def content_neighbours(vectors: sparse.csr_matrix, topics: np.ndarray, k: int,
-                       progress: bool = False) -> sparse.csr_matrix:
-    """Each item's k most similar items: LEXICAL x the TF-IDF cosine + the rest x the cosine of their topics.
+                       progress: bool = False) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Each item's k most similar items: LEXICAL x the TF-IDF cosine + the rest x the cosine of their topics;
+    and each item's reason floor (`reason_floors`).
 
     The topic part (LSA) lets two titles about one subject meet without a shared n-gram; on the class
     protocol it lifted precision@10 from 0.871 to 0.891 (BENCHMARKS.md, "Recommender").
     """
     transposed = vectors.T.tocsc()
+    floors = np.zeros(vectors.shape[0], dtype=np.float32)
 
     def block(start: int, stop: int) -> np.ndarray:
         lexical = (vectors[start:stop] @ transposed).toarray()
         return LEXICAL * lexical + (1 - LEXICAL) * np.clip(topics[start:stop] @ topics.T, 0.0, None)
 
-    return top_k(block, vectors.shape[0], k, progress, "content")
+    def watch(start: int, similarities: np.ndarray) -> None:
+        floors[start:start + len(similarities)] = reason_floors(similarities)
+
+    return top_k(block, vectors.shape[0], k, progress, "content", watch), floors
+
+
+def reason_floors(similarities: np.ndarray) -> np.ndarray:
+    """Per row: how similar an item must be to this one before 「因为你读过《this》」 may be said of it.
+
+    Character n-grams give every two Chinese texts some similarity (的, 是, 入门 ...), more the longer they
+    are, so no one constant tells a related article from the background; and in a small catalog one
+    subject can be half of it, so the spread of a row is no measure either. The floor is FLOOR_SHARE of the
+    way from the row's median (the background, over at most FLOOR_SAMPLE evenly spaced columns) to its
+    best neighbour."""
+    sample = similarities[:, ::max(1, similarities.shape[1] // FLOOR_SAMPLE)]
+    median = np.median(sample, axis=1)
+    return (median + FLOOR_SHARE * (similarities.max(axis=1, initial=0.0) - median)).astype(np.float32)
 
 
 def topics(vectors: sparse.csr_matrix) -> np.ndarray:

@@ -12,9 +12,12 @@ BLOCK = 1024
 
 # (start, stop) -> the dense similarity of items start..stop-1 to every item
 Block = Callable[[int, int], np.ndarray]
+# (start, block): sees each dense block (self-similarity zeroed) before it is pruned
+Watch = Callable[[int, np.ndarray], None]
 
 
-def top_k(similarity: Block, n: int, k: int, progress: bool = False, label: str = "") -> sparse.csr_matrix:
+def top_k(similarity: Block, n: int, k: int, progress: bool = False, label: str = "",
+          watch: Watch | None = None) -> sparse.csr_matrix:
     """Row i keeps the k largest positive similarities of item i to other items (never to itself).
 
     Memory stays at one BLOCK x n dense block, so 20,000 items need ~80 MB whatever k is.
@@ -25,6 +28,8 @@ def top_k(similarity: Block, n: int, k: int, progress: bool = False, label: str 
         stop = min(start + BLOCK, n)
         block = np.asarray(similarity(start, stop), dtype=np.float32)
         block[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        if watch is not None:
+            watch(start, block)
         if keep == 0:
             continue
         best = np.argpartition(-block, keep - 1, axis=1)[:, :keep]

@@ -25,11 +25,12 @@ from scipy import sparse
 from tqdm import tqdm
 
 from recommender.model import FittedModel
-from recommender.reasons import CO_READ, CONTENT, SIMILAR_READERS, reason
+from recommender.reasons import CO_READ, CONTENT, ELSEWHERE, FIRST, SIMILAR_READERS, reason
 from recommender.types import Recommendation
 
 POPULAR_WEIGHT = 0.05
 FRESH_WEIGHT = 0.001
+MANY_READERS = 3  # 「最近很多人在读」 is said of an item at least this many followers touched
 CANDIDATES = 3  # MMR chooses k items among the CANDIDATES * k best
 DIVERSITY = 0.5  # MMR: 0 = pure relevance, 1 = pure novelty (0.5 cost 0.001 of class precision, 0.3: 0)
 NEAR_COPY = 0.4  # MMR counts only the part of a similarity above this: near-copies, not one subject
@@ -162,16 +163,24 @@ def _mmr(vectors: np.ndarray, candidates: np.ndarray, relevance: np.ndarray, k: 
 def _explain(model: FittedModel, weights: sparse.csr_matrix, items: np.ndarray, personal: np.ndarray,
              scores: np.ndarray) -> list[Recommendation]:
     """One recommendation per (follower row of `weights`, item); its reason is the largest part of its score
-    (`personal`: the scaled content and co-reading parts of each pair)."""
-    causes = np.argmax(np.vstack([personal, POPULAR_WEIGHT * model.popularity[items],
-                                  FRESH_WEIGHT * model.freshness[items]]), axis=0)
-    sources = np.full(len(items), -1, dtype=np.int64)
-    for cause, neighbours in ((CONTENT, model.content_by_target), (CO_READ, model.co_by_target)):
-        mine = np.flatnonzero(causes == cause)
-        if mine.size:
-            sources[mine] = _source(weights[mine], neighbours[items[mine]])
+    among the parts true of it (`personal`: the scaled content and co-reading parts of each pair). The
+    content part counts only when the item is above its source's floor (model.content_floor): every two
+    texts share some n-grams, and 「因为你读过《X》」 must not be said of an item X merely shares 的 with."""
+    content_sources = _source(weights, model.content_by_target[items])
+    closeness = np.asarray(model.content_by_target[items, content_sources]).ravel()
+    related = (closeness > 0) & (closeness > model.content_floor[content_sources])
+    parts = np.vstack([np.where(related, personal[0], 0.0), personal[1],
+                       POPULAR_WEIGHT * model.popularity[items] * (model.readers[items] >= MANY_READERS),
+                       FRESH_WEIGHT * (1 + model.freshness[items]) * model.recent[items]])
+    causes = np.argmax(parts, axis=0)
+    history = np.diff(weights.indptr) > 0
+    causes[parts.max(axis=0) <= 0] = -1
+    causes[(causes < 0) & history] = ELSEWHERE
+    causes[causes < 0] = FIRST
+    sources = np.where(causes == CONTENT, content_sources, -1)
     co_read = np.flatnonzero(causes == CO_READ)
     if co_read.size:
+        sources[co_read] = _source(weights[co_read], model.co_by_target[items[co_read]])
         unshared = np.asarray(model.support[sources[co_read], items[co_read]]).ravel() == 0
         causes[co_read[unshared]] = SIMILAR_READERS
     titles = model.titles

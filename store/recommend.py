@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 import weakref
@@ -22,9 +23,9 @@ from tqdm import tqdm
 
 from recommender import rank as ranking
 from recommender.evaluate import Score, leave_last_out
-from recommender.fit import fit_model, freshness_of
+from recommender.fit import fit_model, freshness_of, recent_of
 from recommender.interactions import pair_matrix, weight_matrix
-from recommender.model import FittedModel
+from recommender.model import FittedModel, StaleModel
 from recommender.types import KINDS, FitSummary, Item, Recommendation, Weights
 from settings import RecommendSettings
 from store import catalog
@@ -35,6 +36,7 @@ from store.recommend_tables import SavedModel
 DISLIKE = "dislike"
 KEEP_MODELS = 2  # the newest and the one before it (a process may still be loading it)
 _config = RecommendSettings()
+log = logging.getLogger(__name__)
 
 
 def configure(settings: RecommendSettings) -> None:
@@ -99,7 +101,7 @@ def fit(progress: bool = False) -> FitSummary:
     users = sorted({row[0] for row in rows})
     matrix = weight_matrix(users, {item.id: n for n, item in enumerate(items)}, rows, weights(), utcnow())
     model = fit_model(items, matrix, freshness_of(created), _config.analyzer, _config.collaborative, progress,
-                      meta={"catalog_version": version})
+                      meta={"catalog_version": version}, recent=recent_of(created, utcnow().timestamp()))
     summary = FitSummary(len(items), len(users), len(rows), len(model.features), time.monotonic() - started)
     with transaction(database_proxy.obj):
         saved = SavedModel.create(catalog_version=version, blob=model.to_bytes(), summary=summary.format())
@@ -161,18 +163,26 @@ class Recommendations:
         return model.profiles(matrix), model.features
 
     def model(self) -> FittedModel:
-        """The newest saved model: one id query per call, a load only when it changed."""
+        """The newest saved model: one id query per call, a load only when it changed (a model saved by
+        another version of the code is refitted first)."""
         newest = latest_model_version()
         if newest is None or newest[0] != self._id:
             with self._load:
                 newest = latest_model_version()
-                if newest is None:
-                    fit()
-                    newest = latest_model_version()
-                if newest[0] != self._id:
-                    blob = SavedModel.get_by_id(newest[0]).blob
-                    self._model, self._id = FittedModel.from_bytes(bytes(blob)), newest[0]
+                if newest is None or newest[0] != self._id:
+                    self._model, self._id = self._load_newest()
         return self._model
+
+    @staticmethod
+    def _load_newest() -> tuple[FittedModel, int]:
+        newest = latest_model_version()
+        if newest is not None:
+            try:
+                return FittedModel.from_bytes(bytes(SavedModel.get_by_id(newest[0]).blob)), newest[0]
+            except StaleModel as stale:
+                log.info("refitting the recommender", extra={"why": str(stale)})
+        summary = fit()
+        return FittedModel.from_bytes(bytes(SavedModel.get_by_id(summary.version).blob)), summary.version
 
     def _rank(self, ids: list[int], k: int, exclude: Mapping[int, Collection[int]],
               seed: Mapping[int, float] | None = None) -> list[list[Recommendation]]:

@@ -11,6 +11,7 @@ from catalog.importer import run_import
 from settings import ROOT
 from store import queries
 from store.models import Event
+from store.recommend import fit
 
 LINE = re.compile(r"^(\d)\. (.+)（(.+)）\n   (.+)$", flags=re.M)
 
@@ -89,9 +90,16 @@ def test_a_finished_article_ends_with_one_related_item_and_its_reason(user, demo
 
 
 def test_a_new_follower_gets_the_cold_start_list(user, demo_catalog, live, app, settings, sandbox):
+    """What readers opened leads the list; 「很多人」 is said of it only once several followers have."""
     from tests.conftest import chat_user
 
-    read_first_hit(user, "时间管理")
+    title = read_first_hit(user, "时间管理")
     newcomer = chat_user(live, app, settings, sandbox, "o_newcomer")
     rows = listed(newcomer.says("推荐"))
-    assert len(rows) == 3 and rows[0][3] == "最近很多人在读"
+    assert len(rows) == 3 and rows[0][1] == title and rows[0][3] == "新上架", rows
+    for n in range(2):
+        read_first_hit(chat_user(live, app, settings, sandbox, f"o_reader{n}"), "时间管理")
+    with app.services.database.connection_context():
+        fit()  # as the clock does every recommend.refit_minutes: new readers, same catalog
+    rows = listed(chat_user(live, app, settings, sandbox, "o_later").says("推荐"))
+    assert rows[0][1] == title and rows[0][3] == "最近很多人在读", rows

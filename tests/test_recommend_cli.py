@@ -51,7 +51,8 @@ def test_json_is_one_line_per_openid_and_an_unknown_one_gets_the_cold_start_list
             assert isinstance(item["article_id"], int) and isinstance(item["score"], float)
             assert isinstance(item["title"], str) and item["reason"]
     assert not {i["article_id"] for i in first["items"]} & {a.id for a in readers[:3]}
-    assert {i["reason"] for i in unknown["items"]} == {"最近很多人在读"}
+    assert unknown["items"][0]["article_id"] == readers[2].id  # the one all three read
+    assert [i["reason"] for i in unknown["items"]] == ["最近很多人在读", "新上架"]  # the second: two readers
 
 
 def test_bad_k_is_a_clear_error(settings, readers):

@@ -20,7 +20,8 @@ TOPICS = {
     "money": ["个人理财入门：记账与预算", "指数基金定投指南", "个人理财进阶：资产配置", "理财误区与风险控制"],
     "sql": ["SQL 入门：查询与过滤", "SQL 索引原理", "SQL 窗口函数详解", "SQL 连接查询实战"],
 }
-REASON = re.compile(r"^(因为你读过《(?P<a>.+)》|读过《(?P<b>.+)》的人也在读|和你口味相近的人也在读|最近很多人在读|新上架)$")
+REASON = re.compile(r"^(因为你读过《(?P<a>.+)》|读过《(?P<b>.+)》的人也在读|和你口味相近的人也在读|最近很多人在读|新上架"
+                    r"|换换口味|还没读过什么？可以从这篇开始)$")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -124,8 +125,8 @@ def test_cold_start_a_new_follower_gets_what_recent_readers_liked(catalog):
         if openid == "o_new":
             queries.touch_user(openid)
         got = recommendations().for_user(openid, k=3)
-        assert got[0].article_id == favourite.id
-        assert all(item.reason == "最近很多人在读" for item in got)
+        assert got[0].article_id == favourite.id and got[0].reason == "最近很多人在读"
+        assert [item.reason for item in got[1:]] == ["新上架", "新上架"]  # one reader each, added today
 
 
 def test_cold_start_a_new_article_is_reachable_through_content_alone(catalog):
@@ -148,6 +149,23 @@ def test_a_newer_saved_model_is_picked_up_without_a_restart(catalog):
     assert running.model() is not first and len(running.model()) == len(first) + 1
     assert fresh.id in ids(running.for_user("o_reader", k=len(first)))
     assert latest_model_version()[0] == version
+
+
+def test_a_model_saved_by_an_older_version_is_refitted_not_loaded(catalog, caplog):
+    from recommender import model as fitted
+    from store.recommend_tables import SavedModel
+
+    follower("o_reader", catalog[TOPICS["ml"][0]])
+    old = fit().version
+    current = fitted.FORMAT
+    try:
+        fitted.FORMAT = current + 1  # this code now reads a newer format than the saved one
+        with caplog.at_level("INFO", logger="store.recommend"):
+            model = Recommendations().model()
+    finally:
+        fitted.FORMAT = current
+    assert latest_model_version()[0] > old and SavedModel.select().count() == 2
+    assert len(model) == len(catalog) and "refitting the recommender" in caplog.text
 
 
 @pytest.mark.parametrize("how", ["delete_my_data", "unsubscribe"])

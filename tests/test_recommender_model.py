@@ -9,7 +9,7 @@ import pytest
 
 from recommender.fit import fit_model, freshness_of
 from recommender.interactions import pair_matrix, weight_matrix
-from recommender.model import FittedModel
+from recommender.model import FittedModel, StaleModel
 from recommender.rank import batch, rank
 from recommender.types import Item, Weights
 
@@ -119,3 +119,41 @@ def test_candidates_are_the_best_of_the_whole_row():
 def test_nothing_left_to_recommend_is_an_empty_list():
     rows = [(1, a, "view", NOW) for a in range(1, len(ITEMS) + 1)]  # read everything
     assert lists(model_for(rows), rows, [1]) == [[]]
+
+
+def test_a_content_reason_names_only_an_item_close_to_it():
+    """Every two titles share some n-grams; 「因为你读过《X》」 is said only of items well above X's background."""
+    rows = [(1, 8, "view", NOW)]  # 理财第0课：基金定投
+    got = lists(model_for(rows), rows, [1], k=len(ITEMS) - 1)[0]
+    by_content = {r.article_id for r in got if r.reason == "因为你读过《理财第0课：基金定投》"}
+    assert {9, 10, 11, 12} <= by_content and not by_content & {1, 2, 3, 4, 5, 6, 7, 14, 15, 16, 17}, got
+    assert {r.reason for r in got if r.article_id not in by_content} == {"换换口味"}  # (13: 摄影第0课 shares 第0课)
+
+
+def test_new_and_many_readers_are_said_only_when_true():
+    recent = [n < 3 for n in range(len(ITEMS))]
+    few = [(1, 14, "view", NOW), (2, 14, "view", NOW)]  # two readers are not 「很多人」
+    many = few + [(3, 15, "view", NOW), (4, 15, "view", NOW), (5, 15, "view", NOW)]
+    for rows, popular in ((few, set()), (many, {15})):
+        users = sorted({row[0] for row in rows})
+        model = fit_model(ITEMS, weight_matrix(users, INDEX, rows, WEIGHTS, NOW), freshness_of(range(len(ITEMS))),
+                          recent=recent)
+        got = lists(model, [], [99], k=len(ITEMS))[0]  # a follower with no history
+        reasons = {r.article_id: r.reason for r in got}
+        assert {a for a, why in reasons.items() if why == "最近很多人在读"} == popular
+        assert {a for a, why in reasons.items() if why == "新上架"} == ({1, 2, 3} - popular) & set(reasons)
+        assert set(reasons.values()) - {"最近很多人在读", "新上架"} == {"还没读过什么？可以从这篇开始"}
+
+
+def test_a_model_saved_in_another_format_is_refused():
+    import io
+    import json
+
+    model = model_for([(1, 1, "view", NOW)])
+    saved = dict(np.load(io.BytesIO(model.to_bytes())))
+    meta = dict(json.loads(saved["meta"].tobytes().decode()), format=1)
+    saved["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **saved)
+    with pytest.raises(StaleModel):
+        FittedModel.from_bytes(buffer.getvalue())
