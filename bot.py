@@ -34,7 +34,8 @@ from store.db import bind, open_database
 from store.migrations import migrate
 from store import recommend
 from store.outbox import CHECK_ORDERS, depth as outbox_depth
-from store.state import Degrading, Keys, open_state_store
+from store.degrading import Degrading
+from store.state import Keys, open_state_store
 from web import inputs, security
 from web.admin_page import AdminPages
 from web.health import health

@@ -26,7 +26,8 @@ from ops.metrics import Metrics
 from settings import Settings
 from store import admins, ledger, outbox, queries
 from store.db import transaction
-from store.state import Degrading, LockTimeout, Opening, Snapshot
+from store.degrading import Degrading
+from store.state import LockTimeout, Opening, Snapshot
 
 log = logging.getLogger(__name__)
 

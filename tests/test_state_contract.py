@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
+from store.degrading import Degrading
 from store.state import (
-    Degrading, Keys, LockTimeout, MemoryStateStore, Opening, RedisStateStore, Snapshot, StateUnavailable,
-    redis_client,
+    Keys, LockTimeout, MemoryStateStore, Opening, RedisStateStore, Snapshot, StateUnavailable, redis_client,
 )
 from tests.conftest import REDIS_URL
 

@@ -10,7 +10,8 @@ import json
 from typing import Any
 
 from store import queries
-from store.state import Degrading, MemoryStateStore
+from store.degrading import Degrading
+from store.state import MemoryStateStore
 
 
 def health(state: Degrading) -> tuple[int, str]:
