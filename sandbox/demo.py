@@ -1,5 +1,6 @@
 """Wiring the bot to the sandbox for `python bot.py demo` and `chat`: the same settings a real deployment
-has, pointed at loopback, with throwaway secrets, a sandbox merchant for WeChat Pay and one creator.
+has, pointed at loopback, with throwaway secrets, a sandbox merchant for WeChat Pay, one creator, and no
+quiet hours (so that 推送 can be tried at any hour).
 
 WeChat Pay keeps real time while the chat page's "time travel" moves the Official Account's clock (the
 48 h window, access tokens): the bot signs and checks Pay's timestamps against its own clock, which
@@ -45,5 +46,6 @@ def start_sandbox(base: Settings, host: str, port: int, sandbox_port: int, data:
              "private_key_path": merchant.private_key_path, "public_key_path": platform.public_key_path,
              "public_key_id": platform.public_key_id, "gateway_url": sandbox.url},
         admin={"openids": [*base.admin.openids, DEMO_CREATOR]},
+        push={"quiet_start": 0, "quiet_end": 0},  # 推送 reaches the demo's follower at any hour
     )
     return sandbox, settings

@@ -1,7 +1,7 @@
 """The README's walkthrough on the demo's chat page, in headless Chromium: each step checks what a newcomer
 sees and leaves its screenshot in docs/img/ (the README shows them), so the pictures stay true.
 
-A new step is a few lines of `Walk` calls, e.g. a push:
+A new step is a few lines of `Walk` calls, e.g. the push at the end:
     walk.as_creator(); walk.say("推送", "立即运行"); walk.say("确认", "推送已开始"); walk.sees("推送完成")
 """
 
@@ -60,6 +60,10 @@ class Walk:
     def as_creator(self) -> None:
         self.page.click("#as-creator")
         self.sees("欢迎关注")  # the creator follows on first visit
+
+    def as_follower(self) -> None:
+        self.page.click("#as-follower")
+        expect(self.page.locator("#as-follower.on")).to_be_visible()
 
     def top(self, text: str) -> None:
         """Scroll the chat so the message with `text` starts at the top (the picture shows what follows)."""
@@ -130,3 +134,15 @@ def test_the_walkthrough_of_the_readme(walk):
     assert chart.evaluate("img => img.complete && img.naturalWidth > 200")  # a real picture, loaded
     walk.top("当前关注")
     walk.shot("5-creator")
+
+    walk.as_follower()
+    walk.say("推荐", "为你推荐")  # the follower's own message: WeChat's grant of customer-service messages
+    walk.as_creator()
+    walk.say("推送", "立即运行")
+    walk.say("确认", "推送已开始")
+    walk.sees("推送完成")
+    walk.as_follower()
+    push = walk.chat.locator(".card", has_text="回复 退订推送 可关闭").last  # one item, its reason, the way out
+    expect(push).to_be_visible(timeout=20_000)
+    walk.top("为你推荐")
+    walk.shot("6-push")
