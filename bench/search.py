@@ -8,7 +8,7 @@ p50/p95 and MRR@5 for our index and for `process.extract(..., scorer=fuzz.WRatio
 limit=5)` over the same normalised titles, measured in the same run, and how many random strings our
 index answers with no result.
 
-    .venv/bin/python bench/search.py [--queries 500] [--seed 7] [--data DIR]
+    .venv/bin/python bench/search.py [--queries 500] [--seed 7] [--data DIR] [--asked-only]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import random
-import re
 import string
 import sys
 import time
@@ -34,18 +33,12 @@ from tqdm import tqdm
 # `search` package: put the project root in front.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pypinyin import Style, lazy_pinyin  # noqa: E402
-
+from bench.search_asked import print_asked, print_latin, run_asked, run_latin  # noqa: E402
 from search import Doc, SearchIndex, normalize  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/thucnews"
 LIMIT = 5
 FILLERS = ("关于{}", "{}的文章", "有没有{}", "我想看{}", "{}相关内容", "求一篇{}")
-# How followers ask in chat; the tests and the code contain none of these (see BENCHMARKS.md).
-QUESTIONS = (
-    "有没有讲{}的", "想了解一下{}", "{}是怎么回事", "请问{}的文章有吗", "能推荐点{}相关的吗", "我想找{}方面的内容",
-    "{}有什么好文章？", "给我来点{}的", "求推荐：{}", "最近{}怎么样了", "帮我搜一下{}", "{}的资料有吗？谢谢",
-)
 SUFFIXES = ("", "", "(组图)", "（图）", " 最新消息", "：专家解读", "[视频]", " 全文", "（第{}期）", " {}年回顾")
 
 # A ranker maps a query to the catalogue positions of its top results, best first.
@@ -292,75 +285,6 @@ def print_report(reports: Sequence[SizeReport], args: argparse.Namespace, load_a
         )
 
 
-@dataclass(frozen=True)
-class AskedReport:
-    """Share of pieces whose top result contains them, asked bare and asked other ways."""
-
-    pieces: int
-    shares: dict[str, float]  # way of asking -> share
-    latency_ms: dict[str, tuple[float, float]]  # way of asking -> (p50, p95)
-
-
-def _han_piece(title: str, rng: random.Random) -> str | None:
-    """3-4 consecutive Chinese characters of `title` (the issue's "piece of a title"), or None."""
-    runs = [run for run in re.findall(r"[\u4e00-\u9fff]+", title) if len(run) >= 3]
-    if not runs:
-        return None
-    run = rng.choice(runs)
-    size = min(len(run), rng.randint(3, 4))
-    start = rng.randrange(len(run) - size + 1)
-    return run[start : start + size]
-
-
-def asked_ways(piece: str, rng: random.Random) -> dict[str, str]:
-    syllables = lazy_pinyin(piece, style=Style.NORMAL)  # with pypinyin's phrase readings, as people type
-    return {
-        "bare piece": piece,
-        "question": rng.choice(QUESTIONS).format(piece),
-        "pinyin": "".join(syllables),
-        "pinyin, spaced": " ".join(syllables),
-        "initials": "".join(s[0] for s in syllables),
-        "mixed": piece[:2] + "".join(syllables[2:]),
-    }
-
-
-def run_asked(index: SearchIndex, titles: Sequence[str], count: int, rng: random.Random) -> AskedReport:
-    """`count` pieces of random titles, each asked every way; a way scores when the top result's
-    title contains the piece (any title holding it will do: the piece is what was asked for)."""
-    norm_titles = [normalize(title) for title in titles]
-    pieces = []
-    while len(pieces) < count:
-        piece = _han_piece(titles[rng.randrange(len(titles))], rng)
-        if piece:
-            pieces.append((piece, asked_ways(piece, rng)))
-    hits: dict[str, list[bool]] = {}
-    latencies: dict[str, list[float]] = {}
-    for piece, ways in tqdm(pieces, desc="asked ways @ 20,000", file=sys.stderr, leave=False):
-        wanted = normalize(piece)
-        for way, text in ways.items():
-            start = time.perf_counter()
-            found = index.search(text, limit=1)
-            latencies.setdefault(way, []).append(time.perf_counter() - start)
-            hits.setdefault(way, []).append(bool(found) and wanted in norm_titles[found[0].id])
-    return AskedReport(
-        pieces=count,
-        shares={way: float(np.mean(values)) for way, values in hits.items()},
-        latency_ms={way: tuple(float(x) for x in np.percentile(values, [50, 95]) * 1000)
-                    for way, values in latencies.items()},
-    )
-
-
-def print_asked(report: AskedReport) -> None:
-    bare = report.shares["bare piece"]
-    print(f"\nAsked other ways (20,000 titles, {report.pieces} pieces of 3-4 characters): share whose top result "
-          "contains the piece\n")
-    print("| asked as | share | vs bare piece | p50 ms | p95 ms |")
-    print("|---|---:|---:|---:|---:|")
-    for way, share in report.shares.items():
-        p50, p95 = report.latency_ms[way]
-        print(f"| {way} | {share:.3f} | {share - bare:+.3f} ({share / bare:.2f}x) | {p50:.2f} | {p95:.2f} |")
-
-
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=500, help="queries per catalogue size (default 500)")
@@ -386,7 +310,7 @@ def main() -> None:
     real = load_catalog(args.data)
     if args.asked_only:
         index, _ = build_index(real)
-        print_asked(run_asked(index, [title for title, _ in real], args.asked, random.Random(args.seed)))
+        print_asked_parts(index, [title for title, _ in real], args)
         return
     large = synthesize(real, args.large, rng)
     reports = [
@@ -396,7 +320,13 @@ def main() -> None:
     print_report(reports, args, load_at_start)
     # Its own generator, so the figures above stay those of the runs before this set existed.
     index, _ = build_index(real)
-    print_asked(run_asked(index, [title for title, _ in real], args.asked, random.Random(args.seed)))
+    print_asked_parts(index, [title for title, _ in real], args)
+
+
+def print_asked_parts(index: SearchIndex, titles: list[str], args: argparse.Namespace) -> None:
+    """Each part its own generator, so adding one leaves the figures of the others as they were."""
+    print_asked(run_asked(index, titles, args.asked, random.Random(args.seed)))
+    print_latin(run_latin(index, titles, args.asked, random.Random(args.seed + 1)), args.asked)
 
 
 if __name__ == "__main__":

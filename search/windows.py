@@ -11,6 +11,10 @@ is the log-likelihood ratio of "copied from a document" (a document holds it: pr
 over "said in everyday Chinese" (jieba's unigram model, `search.core.everyday_surprisal`). Asking
 words are likely in everyday language, and windows straddling them and the piece are held by no
 document, so neither can win, whatever the wording. A window no document holds cannot be copied.
+A word in Latin letters and digits (「sql」, 「python3」) is one window as a whole, held by a document that
+holds it as a whole word: followers type product and language names inside Chinese questions
+(「有没有讲SQL的」), and there the Chinese around them is the asking. A Latin word that spells pinyin
+(「man」, 「de」, 「nba」 = n ba) is left to the pinyin reading: in 「新浪man」 it stands for characters.
 
 The rest of the query must then read as everyday asking (`_reads_as_asking`): fluent, which random
 characters around a chance word (nonsense) are not, with no word rarer than the piece, and not
@@ -21,16 +25,20 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from search.core import everyday_cut, everyday_surprisal, rarest_gram
+from search.pinyin import split_syllables
 from search.postings import Postings
 
 # A window is 3-8 characters: two characters are one bigram, which a large catalogue holds by chance
 # so often that mistyped fragments turned into a word (「心欲动」 -> 「欲动」) were answered through it.
 SHORTEST_WINDOW, LONGEST_WINDOW = 3, 8
 _HAN_RUN = re.compile(f"[\u4e00-\u9fff]{{{SHORTEST_WINDOW},}}")
+# A Latin word of SHORTEST_WINDOW or more letters and digits, a letter among them (a number is seldom what
+# is sought, and two letters are held by chance: 「g3」 from a mistyped 「3G」), in matching form.
+_LATIN_WORD = re.compile(f"(?=[0-9]*[a-z])[a-z0-9]{{{SHORTEST_WINDOW},}}")
 # Chosen on a scratch set of question templates (neither the benchmark's nor the tests'): asking
 # words average 4-6 nats a character, chance runs of characters 9-12 (BENCHMARKS.md).
 FLUENT_REST = 7.5
@@ -52,24 +60,33 @@ def best_window(query_terms: Sequence[str], postings: Postings, texts: Sequence[
     `texts[position]` is a document's text in matching form."""
     whole = "".join(query_terms)
     best: tuple[float, str] | None = None
-    for run in (match.group() for term in query_terms for match in _HAN_RUN.finditer(term)):
-        for start in range(len(run) - SHORTEST_WINDOW + 1):
-            for end in range(start + SHORTEST_WINDOW, min(len(run), start + LONGEST_WINDOW) + 1):
-                text = run[start:end]
-                held = _held_by(text, postings, texts)
-                if not held:
-                    break  # no longer window from this start is held either
-                if text == whole:
-                    continue
-                gain = everyday_surprisal(text) - math.log((postings.documents + 1) / (held + 1))
-                if best is None or gain > best[0]:
-                    best = (gain, text)
+    for text, held in _candidates(query_terms, postings, texts):
+        if text == whole:
+            continue
+        gain = everyday_surprisal(text) - math.log((postings.documents + 1) / (held + 1))
+        if best is None or gain > best[0]:
+            best = (gain, text)
     if best is None or best[0] <= 0:
         return None
     gain, text = best
     if not _reads_as_asking(whole.replace(text, "", 1), text, postings, texts):
         return None
     return Window(text, gain, min(1.0, gain / (GAIN_SCALE * math.log(postings.documents + 1))))
+
+
+def _candidates(query_terms: Sequence[str], postings: Postings, texts: Sequence[str]) -> Iterator[tuple[str, int]]:
+    """Every window some document holds, with how many hold it: the Chinese runs' windows of
+    SHORTEST_WINDOW to LONGEST_WINDOW characters, and each Latin word whole."""
+    for term in query_terms:
+        for run in (match.group() for match in _HAN_RUN.finditer(term)):
+            for start in range(len(run) - SHORTEST_WINDOW + 1):
+                for end in range(start + SHORTEST_WINDOW, min(len(run), start + LONGEST_WINDOW) + 1):
+                    if not (held := _held_by(run[start:end], postings, texts)):
+                        break  # no longer window from this start is held either
+                    yield run[start:end], held
+        for word in dict.fromkeys(match.group() for match in _LATIN_WORD.finditer(term)):
+            if split_syllables(word) is None and (held := _held_as_word(word, postings, texts)):
+                yield word, held
 
 
 def _reads_as_asking(rest: str, window: str, postings: Postings, texts: Sequence[str]) -> bool:
@@ -93,3 +110,9 @@ def _held_by(text: str, postings: Postings, texts: Sequence[str]) -> int:
     if rarest == text:
         return postings.document_frequency(rarest)
     return sum(text in texts[position] for position in postings.holders(rarest).tolist())
+
+
+def _held_as_word(word: str, postings: Postings, texts: Sequence[str]) -> int:
+    """How many documents hold the Latin `word` whole (not inside a longer Latin word: 「ml」 in 「html」)."""
+    whole = re.compile(f"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
+    return sum(bool(whole.search(texts[position])) for position in postings.holders(rarest_gram(word, postings)).tolist())

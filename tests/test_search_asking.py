@@ -106,6 +106,21 @@ def test_latin_words_that_are_not_pinyin_are_not_read_as_pinyin(index: SearchInd
     assert index.search("xqzv") == []
 
 
+@pytest.mark.parametrize(("query", "expected"),
+                         [("pandas相关的有没有", 3), ("能不能找到讲PyTorch的", 2), ("numpy怎么用啊", 3)])
+def test_a_latin_word_inside_a_question_is_what_it_asks_for(index: SearchIndex, query: str, expected: int) -> None:
+    assert top(index, query) == expected
+
+
+def test_a_latin_word_is_a_window_unless_it_spells_pinyin() -> None:
+    texts = [normalize(title) for title in ("SQL 索引原理", "SQL 窗口函数", "秀出你的MAN范儿", "讲好一个故事", "的确如此")]
+    postings = Postings.build(texts, analyzer="char_wb", ngram_range=(1, 3))
+    window = best_window(terms("谁讲过SQL的"), postings, texts)
+    assert window is not None and window.text == "sql" and window.factor == 1.0
+    assert best_window(terms("新浪man"), postings, texts) is None  # man: pinyin, and characters were meant
+    assert best_window(terms("谁讲过QL的"), postings, texts) is None  # only whole Latin words count
+
+
 def test_synonyms_and_abbreviations_count_as_their_equals(index: SearchIndex) -> None:
     assert {hit.id for hit in index.search("AI")} >= {1, 2}
     assert top(index, "管钱") == 5  # through the tag 家庭财务
