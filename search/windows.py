@@ -36,9 +36,9 @@ from search.postings import Postings
 # so often that mistyped fragments turned into a word (「心欲动」 -> 「欲动」) were answered through it.
 SHORTEST_WINDOW, LONGEST_WINDOW = 3, 8
 _HAN_RUN = re.compile(f"[\u4e00-\u9fff]{{{SHORTEST_WINDOW},}}")
-# A Latin word of SHORTEST_WINDOW or more letters and digits, a letter among them (a number is seldom what
-# is sought, and two letters are held by chance: 「g3」 from a mistyped 「3G」), in matching form.
-_LATIN_WORD = re.compile(f"(?=[0-9]*[a-z])[a-z0-9]{{{SHORTEST_WINDOW},}}")
+# A Latin word of 2 or more letters and digits, a letter among them (a number is seldom what is sought),
+# in matching form.
+_LATIN_WORD = re.compile("(?=[0-9]*[a-z])[a-z0-9]{2,}")
 # Chosen on a scratch set of question templates (neither the benchmark's nor the tests'): asking
 # words average 4-6 nats a character, chance runs of characters 9-12 (BENCHMARKS.md).
 FLUENT_REST = 7.5
@@ -55,20 +55,19 @@ class Window:
 
 
 def best_window(query_terms: Sequence[str], postings: Postings, texts: Sequence[str]) -> Window | None:
-    """The window of the query's Chinese characters with the highest gain (see the module's
-    docstring), if it is a proper part of the query, gains something, and leaves everyday asking.
+    """The window of the query (its Chinese characters, or a Latin word) with the highest gain (see the
+    module's docstring), if it is a proper part of the query, gains something, and leaves everyday asking.
     `texts[position]` is a document's text in matching form."""
     whole = "".join(query_terms)
-    best: tuple[float, str] | None = None
-    for text, held in _candidates(query_terms, postings, texts):
-        if text == whole:
-            continue
-        gain = everyday_surprisal(text) - math.log((postings.documents + 1) / (held + 1))
-        if best is None or gain > best[0]:
-            best = (gain, text)
-    if best is None or best[0] <= 0:
+    scored = [(_gain(text, held, postings), text) for text, held in _candidates(query_terms, postings, texts)
+              if text != whole]
+    if not scored:
         return None
-    gain, text = best
+    gain, text = max(scored, key=lambda pair: pair[0])  # the first of equals
+    if gain <= 0:
+        return None
+    if text.isascii() and any(other > 0 for other, piece in scored if not piece.isascii()):
+        return None  # the Chinese around it is a piece of some document: a mistyped fragment, not asking
     if not _reads_as_asking(whole.replace(text, "", 1), text, postings, texts):
         return None
     return Window(text, gain, min(1.0, gain / (GAIN_SCALE * math.log(postings.documents + 1))))
@@ -116,3 +115,7 @@ def _held_as_word(word: str, postings: Postings, texts: Sequence[str]) -> int:
     """How many documents hold the Latin `word` whole (not inside a longer Latin word: 「ml」 in 「html」)."""
     whole = re.compile(f"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
     return sum(bool(whole.search(texts[position])) for position in postings.holders(rarest_gram(word, postings)).tolist())
+
+
+def _gain(text: str, held: int, postings: Postings) -> float:
+    return everyday_surprisal(text) - math.log((postings.documents + 1) / (held + 1))

@@ -121,6 +121,11 @@ def test_a_latin_word_is_a_window_unless_it_spells_pinyin() -> None:
     assert best_window(terms("谁讲过QL的"), postings, texts) is None  # only whole Latin words count
 
 
+def test_a_latin_word_in_a_mistyped_fragment_is_not_taken_for_the_piece() -> None:
+    docs = [Doc(1, "玩《三国印魂》3G手机天天送惊喜"), Doc(2, "G3笔记本新干线首轮发车"), Doc(3, "手机游戏排行榜")]
+    assert top(SearchIndex.build(docs), "魂》G3手机天天") == 1
+
+
 def test_synonyms_and_abbreviations_count_as_their_equals(index: SearchIndex) -> None:
     assert {hit.id for hit in index.search("AI")} >= {1, 2}
     assert top(index, "管钱") == 5  # through the tag 家庭财务
