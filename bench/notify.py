@@ -473,7 +473,8 @@ def parse_only_app():
     echoes, for the readiness probe of bench/http_load.py's Gunicorn."""
     import bottle
 
-    from gateways.pay import BadNotification, PayGateway
+    from gateways.pay import PayGateway
+    from gateways.pay_results import BadNotification
     from settings import load_settings
 
     settings = load_settings()

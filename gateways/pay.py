@@ -18,9 +18,10 @@ Every 2xx answer is signature-checked by wechatpayv3 (204 included: the signed m
 "timestamp\\nnonce\\n\\n"); an answer that does not verify raises PayUnavailable. Error answers (4xx)
 are not signed-checked by wechatpayv3 and are taken as reported: treat OrderAlreadyPaid as "query it".
 
-Errors: `PayError(code, message)` for WeChat Pay's 4xx JSON {code, message} (`OrderAlreadyPaid` for
-ORDERPAID, `OrderNotFound` for ORDER_NOT_EXIST / RESOURCE_NOT_EXISTS); `PayUnavailable` for network
-failures, timeouts, 5xx, 429 and unverifiable answers: the outcome is unknown, query later.
+Errors (in gateways/pay_results.py, with the result types): `PayError(code, message)` for WeChat Pay's 4xx
+JSON {code, message} (`OrderAlreadyPaid` for ORDERPAID, `OrderNotFound` for ORDER_NOT_EXIST /
+RESOURCE_NOT_EXISTS); `PayUnavailable` for network failures, timeouts, 5xx, 429 and unverifiable answers:
+the outcome is unknown, query later.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ import re
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -42,6 +42,10 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.core import Core
 from wechatpayv3.utils import aes_decrypt, load_certificate
 
+from gateways.pay_results import (
+    BadNotification, Notification, OrderAlreadyPaid, OrderNotFound, PayError, PayUnavailable, Refund, Trade,
+    parse_time,
+)
 from settings import PaySettings
 
 log = logging.getLogger(__name__)
@@ -59,44 +63,6 @@ NOTIFY_HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce
                   "Wechatpay-Signature-Type")
 
 
-# ---------------------------------------------------------------- errors
-
-
-class PayGatewayError(Exception):
-    """Anything the pay gateway raises."""
-
-
-class PayError(PayGatewayError):
-    """WeChat Pay refused the request: HTTP 4xx with its JSON {code, message}."""
-
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-class OrderAlreadyPaid(PayError):
-    """ORDERPAID: the order was paid (closing it failed). Query it for the transaction."""
-
-
-class OrderNotFound(PayError):
-    """ORDER_NOT_EXIST / RESOURCE_NOT_EXISTS: WeChat Pay has no such order or refund."""
-
-
-class PayUnavailable(PayGatewayError):
-    """No usable answer: network failure, timeout, 5xx, 429, or an answer whose signature does not
-    verify. The request may or may not have taken effect."""
-
-
-class BadNotification(PayGatewayError):
-    """A notification to reject (answer 4xx/5xx so that a genuine one is retried)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 _BY_CODE: dict[str, type[PayError]] = {
     "ORDERPAID": OrderAlreadyPaid,
     "ORDER_NOT_EXIST": OrderNotFound,
@@ -106,84 +72,6 @@ _BY_CODE: dict[str, type[PayError]] = {
 
 class _ResponseNotVerified(Exception):
     """Raised inside wechatpayv3's request() when an answer's signature does not verify."""
-
-
-# ---------------------------------------------------------------- results
-
-
-def _time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-@dataclass(frozen=True)
-class Trade:
-    """A payment as WeChat Pay reports it (query answer or TRANSACTION notification)."""
-
-    out_trade_no: str
-    trade_state: str  # SUCCESS, REFUND, NOTPAY, CLOSED, REVOKED, USERPAYING, PAYERROR
-    transaction_id: str | None
-    amount_total: int | None  # fen
-    currency: str | None
-    payer_openid: str | None
-    mchid: str | None
-    appid: str | None
-    success_time: dt.datetime | None  # aware (+08:00)
-
-    @classmethod
-    def from_resource(cls, data: Mapping[str, Any]) -> Trade:
-        amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
-        payer = data.get("payer") if isinstance(data.get("payer"), dict) else {}
-        return cls(
-            out_trade_no=str(data.get("out_trade_no") or ""), trade_state=str(data.get("trade_state") or ""),
-            transaction_id=data.get("transaction_id") or None, amount_total=_int(amount.get("total")),
-            currency=amount.get("currency") or None, payer_openid=payer.get("openid") or None,
-            mchid=data.get("mchid") or None, appid=data.get("appid") or None,
-            success_time=_time(data.get("success_time")),
-        )
-
-
-@dataclass(frozen=True)
-class Refund:
-    """A refund as WeChat Pay reports it (refund answers or a REFUND notification)."""
-
-    status: str  # PROCESSING, SUCCESS, CLOSED, ABNORMAL
-    refund_id: str | None
-    out_refund_no: str
-    out_trade_no: str | None
-    amount_refund: int | None
-    amount_total: int | None
-    success_time: dt.datetime | None
-
-    @classmethod
-    def from_resource(cls, data: Mapping[str, Any]) -> Refund:
-        amount = data.get("amount") if isinstance(data.get("amount"), dict) else {}
-        return cls(
-            status=str(data.get("status") or data.get("refund_status") or ""),
-            refund_id=data.get("refund_id") or None, out_refund_no=str(data.get("out_refund_no") or ""),
-            out_trade_no=data.get("out_trade_no") or None, amount_refund=_int(amount.get("refund")),
-            amount_total=_int(amount.get("total")), success_time=_time(data.get("success_time")),
-        )
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A verified, decrypted notification: `resource` is the plaintext (a transaction or a refund)."""
-
-    id: str
-    event_type: str  # TRANSACTION.SUCCESS, REFUND.SUCCESS, REFUND.ABNORMAL, REFUND.CLOSED
-    create_time: dt.datetime | None
-    resource: dict[str, Any] = field(repr=False)
-    resource_type: str = "encrypt-resource"
-    summary: str = ""
 
 
 # ---------------------------------------------------------------- wechatpayv3 plumbing
@@ -444,7 +332,7 @@ class PayGateway:
         if not isinstance(content, dict):
             raise BadNotification("resource does not decrypt")
         return Notification(id=str(data.get("id") or ""), event_type=str(data.get("event_type") or ""),
-                            create_time=_time(data.get("create_time")), resource=content,
+                            create_time=parse_time(data.get("create_time")), resource=content,
                             resource_type=str(data["resource_type"]), summary=str(data.get("summary") or ""))
 
     # ------------------------------------------------------------ internals

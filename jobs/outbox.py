@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import peewee
 
-from gateways.pay import PayUnavailable
+from gateways.pay_results import PayUnavailable
 from jobs import customer_service
 from gateways.wechat import OutsideWindow, QuotaExceeded, WechatError, WechatUnavailable
 from ops.logs import request_id

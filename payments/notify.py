@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from gateways.pay import BadNotification
+from gateways.pay_results import BadNotification
 from payments import resource as shape
 from payments.fulfil import Mismatch, settle_paid, settle_refund
 from store.models import Order, utcnow

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from gateways.pay import OrderAlreadyPaid, OrderNotFound
+from gateways.pay_results import OrderAlreadyPaid, OrderNotFound
 from payments.fulfil import Mismatch, Paid, settle_closed, settle_paid, settle_refund
 from store import orders
 from store.models import Order, User, utcnow

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from dialogs import admin_strings
-from gateways.pay import OrderNotFound, PayError
+from gateways.pay_results import OrderNotFound, PayError
 from payments.fulfil import settle_refund
 from store import outbox, shop
 from store.models import Order, Outbox, utcnow

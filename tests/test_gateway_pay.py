@@ -27,8 +27,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateways.pay import (  # noqa: E402
-    BadNotification, OrderAlreadyPaid, OrderNotFound, PayError, PayGateway, PayUnavailable, Trade,
+from gateways.pay import PayGateway  # noqa: E402
+from gateways.pay_results import (  # noqa: E402
+    BadNotification, OrderAlreadyPaid, OrderNotFound, PayError, PayUnavailable, Trade,
 )
 from sandbox import SandboxServer  # noqa: E402
 from sandbox.pay import ManualScheduler, MerchantKeys, PlatformKeys, merchant_keys  # noqa: E402

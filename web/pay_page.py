@@ -13,7 +13,7 @@ import time
 from typing import Any, Mapping
 
 from catalog.text import fen_to_yuan_text
-from gateways.pay import PayError, PayUnavailable
+from gateways.pay_results import PayError, PayUnavailable
 from store import orders
 from store.models import Order, utcnow
 from web.links import BadLink, Links
