@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from ops.ports import free_port  # noqa: F401  (the benches take it from here)
+from ops.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("inprocess", "http", "profile")

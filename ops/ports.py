@@ -1,4 +1,4 @@
-"""Loopback ports for servers that start later (tests, benches, the demo stack).
+"""Loopback ports for servers that start later (tests, benches, CI's fresh clone).
 
 Asking the kernel for port 0 and closing the socket hands back a port from the ephemeral range, which the
 kernel may give again at any moment as the source port of an outgoing connection (to PostgreSQL, Redis, the
@@ -7,7 +7,6 @@ range, where the kernel never assigns one by itself, and each is handed out once
 """
 from __future__ import annotations
 
-import os
 import random
 import socket
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 _RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LOWEST = 10000
 _handed_out: set[int] = set()
+_random = random.SystemRandom()  # from the OS: forked processes do not repeat each other's draws
 
 
 def _ephemeral_start() -> int:
@@ -36,10 +36,9 @@ def _bindable(port: int) -> bool:
 
 def free_port() -> int:
     """A loopback port nothing listens on, outside the kernel's ephemeral range, not given before."""
-    rng = random.Random(os.getpid() ^ random.getrandbits(32))
     top = max(_ephemeral_start(), _LOWEST + 1000)
     for _ in range(1000):
-        port = rng.randrange(_LOWEST, top)
+        port = _random.randrange(_LOWEST, top)
         if port not in _handed_out and _bindable(port):
             _handed_out.add(port)
             return port

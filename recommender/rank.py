@@ -173,10 +173,8 @@ def _explain(model: FittedModel, weights: sparse.csr_matrix, items: np.ndarray, 
                        POPULAR_WEIGHT * model.popularity[items] * (model.readers[items] >= MANY_READERS),
                        FRESH_WEIGHT * (1 + model.freshness[items]) * model.recent[items]])
     causes = np.argmax(parts, axis=0)
-    history = np.diff(weights.indptr) > 0
-    causes[parts.max(axis=0) <= 0] = -1
-    causes[(causes < 0) & history] = ELSEWHERE
-    causes[causes < 0] = FIRST
+    uncaused = parts.max(axis=0) <= 0
+    causes[uncaused] = np.where(np.diff(weights.indptr)[uncaused] > 0, ELSEWHERE, FIRST)  # with a history or not
     sources = np.where(causes == CONTENT, content_sources, -1)
     co_read = np.flatnonzero(causes == CO_READ)
     if co_read.size:

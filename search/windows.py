@@ -14,7 +14,9 @@ document, so neither can win, whatever the wording. A window no document holds c
 A word in Latin letters and digits (「sql」, 「python3」) is one window as a whole, held by a document that
 holds it as a whole word: followers type product and language names inside Chinese questions
 (「有没有讲SQL的」), and there the Chinese around them is the asking. A Latin word that spells pinyin
-(「man」, 「de」, 「nba」 = n ba) is left to the pinyin reading: in 「新浪man」 it stands for characters.
+(「man」, 「de」, 「nba」 = n ba) is left to the pinyin reading: in 「新浪man」 it stands for characters. Nor is
+a Latin word the piece when the Chinese around it holds a window that gains (a piece of some document):
+the query is then a mistyped fragment (「魂》G3手机天天」 for 「…3G手机天天…」), which the whole query finds.
 
 The rest of the query must then read as everyday asking (`_reads_as_asking`): fluent, which random
 characters around a chance word (nonsense) are not, with no word rarer than the piece, and not

@@ -99,9 +99,10 @@ def fit(progress: bool = False) -> FitSummary:
     items, created = _items()
     rows = _events(None)
     users = sorted({row[0] for row in rows})
-    matrix = weight_matrix(users, {item.id: n for n, item in enumerate(items)}, rows, weights(), utcnow())
+    now = utcnow()
+    matrix = weight_matrix(users, {item.id: n for n, item in enumerate(items)}, rows, weights(), now)
     model = fit_model(items, matrix, freshness_of(created), _config.analyzer, _config.collaborative, progress,
-                      meta={"catalog_version": version}, recent=recent_of(created, utcnow().timestamp()))
+                      meta={"catalog_version": version}, recent=recent_of(created, now.timestamp()))
     summary = FitSummary(len(items), len(users), len(rows), len(model.features), time.monotonic() - started)
     with transaction(database_proxy.obj):
         saved = SavedModel.create(catalog_version=version, blob=model.to_bytes(), summary=summary.format())
@@ -170,12 +171,12 @@ class Recommendations:
             with self._load:
                 newest = latest_model_version()
                 if newest is None or newest[0] != self._id:
-                    self._model, self._id = self._load_newest()
+                    self._model, self._id = self._fetch(newest)
         return self._model
 
     @staticmethod
-    def _load_newest() -> tuple[FittedModel, int]:
-        newest = latest_model_version()
+    def _fetch(newest: tuple[int, str, dt.datetime] | None) -> tuple[FittedModel, int]:
+        """The saved model `newest` names, or a fresh fit when there is none or it is stale."""
         if newest is not None:
             try:
                 return FittedModel.from_bytes(bytes(SavedModel.get_by_id(newest[0]).blob)), newest[0]

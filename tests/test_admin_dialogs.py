@@ -124,11 +124,16 @@ def test_publish_end_to_end_then_searchable_with_its_preview(app, admin, user, d
     assert entry.admin == "o_admin" and entry.target == f"article:{published.id}"
 
 
-def test_undo_a_publish_and_a_coupon(app, admin, user, demo_catalog):
+def drafted(admin, title: str, body: str) -> None:
+    """The publish dialog up to its price question: a title and a body of one message."""
     admin.says("发布")
-    admin.says("撤销测试")
-    admin.says("一段正文。")
+    admin.says(title)
+    admin.says(body)
     admin.says("完成")
+
+
+def test_undo_a_publish_and_a_coupon(app, admin, user, demo_catalog):
+    drafted(admin, "撤销测试", "一段正文。")
     admin.says("0")
     admin.says("确认")
     assert "1. 撤销测试（免费）" in user.says("撤销测试")
@@ -164,10 +169,7 @@ def test_publish_free_article_skips_the_preview_and_rejects_bad_answers(app, adm
 
 
 def test_a_one_paragraph_paid_body_is_told_why_only_0_percent_fits(app, admin):
-    admin.says("发布")
-    admin.says("一段话的文章")
-    admin.says("只有这一段正文，没有空行把它分开。")
-    admin.says("完成")
+    drafted(admin, "一段话的文章", "只有这一段正文，没有空行把它分开。")
     assert "只有 1 段" in admin.says("2.5")
     assert "只有 1 段" in admin.says("30%")
     assert "关注者将看到" in admin.says("0%")
