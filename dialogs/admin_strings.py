@@ -95,7 +95,8 @@ GIFT_DONE = "已赠送《{title}》给 {openid}，并已通知对方。"
 GIFT_HEAD = "🎁 作者赠送了您这篇文章，可在「已购」中随时重读。\n\n"
 GIFT_SERIES = "🎁 作者赠送了您专栏《{title}》，其中文章已全部解锁：\n{lines}\n回复「已购」选择序号即可阅读。"
 EVENT_NAMES = {"view": "阅读", "like": "点赞", "comment": "评论", "share": "分享", "purchase": "购买",
-               "search": "搜索", "text": "消息", "click": "菜单", "subscribe": "关注", "share_open": "分享被打开"}
+               "search": "搜索", "text": "消息", "click": "菜单", "subscribe": "关注", "share_open": "分享被打开",
+               "scan": "扫码", "feedback": "反馈", "dislike": "不感兴趣"}
 SUBSCRIBED = "关注中"
 NOT_SUBSCRIBED = "未关注"
 PUSH_ON = "开启"

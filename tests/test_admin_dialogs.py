@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 
@@ -306,7 +307,11 @@ def test_user_profile_and_dashboard_link(app, admin, user, demo_catalog):
     user.subscribes()
     user.says("梯度下降")
     user.says("1")
+    user.says("推荐")
+    user.says("不感兴趣 1")
     profile = admin.says("用户 o_user")
     assert "关注者 o_user" in profile and "关注中" in profile and "阅读 1" in profile and "推送：开启" in profile
+    behaviour = next(line for line in profile.splitlines() if "行为" in line)
+    assert "不感兴趣 1" in behaviour and not re.search("[a-z]", behaviour), behaviour  # every kind in Chinese
     link = admin.says("后台")
     assert "30 分钟" in link and f"{app.services.settings.site.base_url}/admin/" in link
