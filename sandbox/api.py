@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox import chat, mass, media, oauth, pay, tags
 from sandbox.account import Account, ApiError
 from sandbox.clock import Clock
-from sandbox.sender import Sender
+from sandbox.sender import DELIVERIES, Sender
 from sandbox.wire import Answer, Request, Route, json_answer
 
 log = logging.getLogger(__name__)
@@ -156,9 +156,14 @@ class SandboxServer:
             return self._errors[path, errcode]
 
     def _report_mass(self, job: mass.MassJob) -> None:
-        """WeChat posts MASSSENDJOBFINISH to the account's server once a broadcast is done."""
-        if self.webhook_url:
-            self.sender().post(mass.finish_event(job, self.account_id), touch=False)
+        """WeChat posts MASSSENDJOBFINISH to the account's server once a broadcast is done, and posts the
+        same event again while no 200 comes back within the reply deadline, DELIVERIES times at most."""
+        if not self.webhook_url:
+            return
+        event, sender = mass.finish_event(job, self.account_id), self.sender()
+        for _ in range(DELIVERIES):
+            if sender.post(event, touch=False).status == 200:
+                return
 
     # ------------------------------------------------------------ WeChat Pay (sandbox/pay/)
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 MODES = ("plain", "safe", "compatible")
 REPLY_DEADLINE = 5.0  # seconds WeChat waits for a passive reply
+DELIVERIES = 3  # WeChat delivers a message or event this many times at most while no 200 comes back
 
 # Which user actions open a customer-service window (see sandbox/account.py).
 _EVENT_TOUCH = {"subscribe": "subscribe", "unsubscribe": "unsubscribe", "SCAN": "scan", "CLICK": "click",

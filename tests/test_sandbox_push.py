@@ -138,3 +138,29 @@ def test_the_finished_job_is_posted_to_the_webhook() -> None:
     (event,) = [r["fields"] for r in bot.received if r["fields"].get("Event") == "MASSSENDJOBFINISH"]
     assert event["MsgID"] == str(msg_id) and event["Status"] == "send success"
     assert (event["TotalCount"], event["FilterCount"], event["SentCount"], event["ErrorCount"]) == ("2", "2", "2", "0")
+
+
+def test_the_finished_job_is_posted_again_until_the_webhook_answers_200() -> None:
+    """As WeChat redelivers a message or event that got no 200: the same event, at most three times."""
+    aes_key = generate_aes_key()
+    bot = EchoBot(aes_key)
+    calls = []
+
+    def failing_first(environ, start_response):
+        calls.append(1)
+        if len(calls) == 1:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"busy"]
+        return bot(environ, start_response)
+
+    with serve_wsgi(failing_first) as url:
+        server = SandboxServer(APPID, SECRET, TOKEN, aes_key, webhook_url=url).start()
+        try:
+            token = token_of(server)
+            tag_id = create(server, token, "组一")["tag"]["id"]
+            tagging(server, token, tag_id, followers(server, 1))
+            broadcast(server, token, tag_id)
+            assert server.mass.wait_reported(10)
+        finally:
+            server.stop()
+    assert len(calls) == 2 and [r["fields"]["Event"] for r in bot.received] == ["MASSSENDJOBFINISH"]
